@@ -1,0 +1,17 @@
+"""minidl: a deep-learning framework on NumPy (CPU) and CuPy (GPU), written to be read.
+
+The layers, bottom up: ``backend`` (NumPy or CuPy) -> ``autograd`` (Tensor,
+Function) -> ``functional`` (the ops) -> ``nn``/``optim`` -> ``data``/``models``
+-> training and the command line.
+"""
+from . import backend, cuda
+from .autograd import (Function, Tensor, arange, concat, empty, enable_grad, full,
+                       is_grad_enabled, no_grad, ones, ones_like, rand, randn, stack, tensor,
+                       where, zeros, zeros_like)
+from .backend import Device, device, get_default_dtype, manual_seed, set_default_dtype
+from .gradcheck import GradcheckError, gradcheck
+
+float32 = backend.np.float32
+float64 = backend.np.float64
+
+__version__ = "0.1.0"

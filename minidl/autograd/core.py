@@ -1,0 +1,401 @@
+"""The autograd engine: ``Tensor``, ``Function`` and backward in topological order.
+
+A ``Function`` subclass writes ``forward(*xs)`` and ``backward(*gys)`` by hand
+on raw arrays of the backend's namespace ``xp``.  Calling a Function on
+Tensors runs ``forward`` and, when any input requires a gradient, records the
+call in the graph: each output remembers its ``creator``, each Function its
+inputs.  ``Tensor.backward()`` sorts the recorded Functions topologically
+(iteratively, so a 10,000-op chain is fine), calls each ``backward`` once with
+the summed gradients of its outputs, accumulates gradients into the leaves'
+``.grad`` and frees the graph.
+"""
+import contextlib
+import weakref
+
+import numpy as np
+
+from .. import backend
+
+__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "OpError"]
+
+
+class OpError(ValueError):
+    """A bad input to an op: names the op and the offending shapes, dtypes or devices."""
+
+
+# --------------------------------------------------------------------------- #
+# Grad mode
+# --------------------------------------------------------------------------- #
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+class _GradMode(contextlib.ContextDecorator):
+    def __init__(self, enabled):
+        self.enabled = enabled
+
+    def __enter__(self):
+        global _grad_enabled
+        self.prev, _grad_enabled = _grad_enabled, self.enabled
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.prev
+
+
+def no_grad():
+    """Context manager (or decorator) in which no graph is recorded: for evaluation."""
+    return _GradMode(False)
+
+
+def enable_grad():
+    """Context manager (or decorator) that records the graph again inside ``no_grad``."""
+    return _GradMode(True)
+
+
+# --------------------------------------------------------------------------- #
+# Tensor
+# --------------------------------------------------------------------------- #
+def _as_array(data, dtype):
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, (list, tuple, int, float, bool, np.generic)) or data is None:
+        arr = np.array(data)  # noqa: TID251 - Python lists and numbers start on the host
+        if dtype is None and arr.dtype.kind == "f":
+            dtype = backend.get_default_dtype()
+        data = arr
+    if dtype is not None and data.dtype != np.dtype(dtype):
+        data = data.astype(dtype)
+    return data
+
+
+class Tensor:
+    """An n-dimensional array on a device, with a gradient.
+
+    ``data`` is the raw array (NumPy, CuPy, ...), ``grad`` a Tensor of the same
+    shape filled by :meth:`backward` when ``requires_grad`` is set.
+    """
+
+    __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
+
+    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        data = _as_array(data, dtype)
+        if device is not None:
+            data = backend.to_device(data, device)
+        self.data = data
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.creator = None
+
+    # -- properties ----------------------------------------------------------
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def device(self):
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self):
+        return self.creator is None
+
+    def size(self, dim=None):
+        """The shape, or its ``dim``-th entry (as ``torch.Tensor.size``)."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self):
+        return int(self.data.size)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __repr__(self):
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        extra = "" if self.device.type == "cpu" else f", device='{self.device}'"
+        if self.dtype != backend.get_default_dtype() and self.dtype.kind == "f":
+            extra += f", dtype={self.dtype}"
+        if self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    # -- conversions ---------------------------------------------------------
+    def numpy(self):
+        """The data as a NumPy array (copied from the device if needed)."""
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: tensor of shape {self.shape} has {self.data.size} elements, not 1")
+        return self.numpy().reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def detach(self):
+        """A tensor sharing the data, cut from the graph."""
+        return Tensor(self.data)
+
+    def to(self, device=None, dtype=None):
+        """This tensor on ``device`` and/or with ``dtype``; a leaf keeps ``requires_grad``."""
+        data = self.data if device is None else backend.to_device(self.data, device)
+        if dtype is not None and data.dtype != np.dtype(dtype):
+            data = data.astype(dtype)
+        if data is self.data:
+            return self
+        if self.creator is not None:
+            from .arithmetic import to_device_and_dtype
+            return to_device_and_dtype(self, device, dtype)
+        return Tensor(data, requires_grad=self.requires_grad)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, index=0):
+        return self.to(f"cuda:{index}")
+
+    def float(self):
+        return self.to(dtype=np.float32)
+
+    def double(self):
+        return self.to(dtype=np.float64)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    # -- backward ------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Backpropagate from this tensor into every leaf that requires grad.
+
+        ``grad`` defaults to 1 for a one-element tensor.  The graph is freed
+        afterwards unless ``retain_graph``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward: tensor does not require grad and has no graph")
+        xp = backend.get_array_module(self.data)
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward: grad can be implied only for a one-element "
+                                   f"output, this one has shape {self.shape}")
+            grad = xp.ones_like(self.data)
+        else:
+            grad = grad.data if isinstance(grad, Tensor) else grad
+            if tuple(grad.shape) != self.shape:
+                raise OpError(f"backward: grad has shape {tuple(grad.shape)} "
+                              f"but the tensor has shape {self.shape}")
+        if self.creator is None:
+            self._accumulate(grad)
+            return
+        _run_backward(self, grad, retain_graph)
+
+    def _accumulate(self, g):
+        if self.grad is None:
+            # a backward may return a broadcast view; the stored grad must own its memory
+            g = backend.get_array_module(g).ascontiguousarray(g)
+            self.grad = Tensor(g)
+        else:
+            self.grad = Tensor(self.grad.data + g)
+
+    # -- operators (the Functions live in arithmetic/reduction/shape) --------
+    def __add__(self, other): return _ar.add(self, other)
+    def __radd__(self, other): return _ar.add(other, self)
+    def __sub__(self, other): return _ar.sub(self, other)
+    def __rsub__(self, other): return _ar.sub(other, self)
+    def __mul__(self, other): return _ar.mul(self, other)
+    def __rmul__(self, other): return _ar.mul(other, self)
+    def __truediv__(self, other): return _ar.div(self, other)
+    def __rtruediv__(self, other): return _ar.div(other, self)
+    def __neg__(self): return _ar.neg(self)
+    def __pow__(self, other): return _ar.pow(self, other)
+    def __rpow__(self, other): return _ar.pow(other, self)
+    def __matmul__(self, other): return _ar.matmul(self, other)
+    def __rmatmul__(self, other): return _ar.matmul(other, self)
+    def __getitem__(self, index): return _sh.getitem(self, index)
+
+    # comparisons give constant boolean tensors (no gradient flows through them)
+    def _compare(self, other, op):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor(op(self.data, other))
+
+    def __lt__(self, other): return self._compare(other, lambda a, b: a < b)
+    def __le__(self, other): return self._compare(other, lambda a, b: a <= b)
+    def __gt__(self, other): return self._compare(other, lambda a, b: a > b)
+    def __ge__(self, other): return self._compare(other, lambda a, b: a >= b)
+    def __eq__(self, other): return self._compare(other, lambda a, b: a == b)
+    def __ne__(self, other): return self._compare(other, lambda a, b: a != b)
+    __hash__ = object.__hash__
+
+    def exp(self): return _ar.exp(self)
+    def log(self): return _ar.log(self)
+    def sqrt(self): return _ar.sqrt(self)
+    def abs(self): return _ar.abs(self)
+    def clip(self, min=None, max=None): return _ar.clip(self, min, max)
+    clamp = clip
+    def sum(self, axis=None, keepdims=False): return _rd.sum(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return _rd.mean(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return _rd.max(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return _rd.min(self, axis, keepdims)
+
+    def argmax(self, axis=None):
+        xp = backend.get_array_module(self.data)
+        return Tensor(xp.argmax(self.data, axis=axis))
+
+    def reshape(self, *shape): return _sh.reshape(self, *shape)
+    view = reshape
+    def transpose(self, *axes): return _sh.transpose(self, *axes)
+    def permute(self, *axes): return _sh.permute(self, *axes)
+    def flatten(self, start_dim=0, end_dim=-1): return _sh.flatten(self, start_dim, end_dim)
+
+    @property
+    def T(self):
+        return _sh.transpose(self)
+
+
+def _run_backward(root, grad, retain_graph):
+    order = _topological_order(root.creator)
+    # keyed by id, holding the tensor too: releasing a Function may drop the last
+    # other reference to an intermediate tensor whose gradient is still pending
+    grads = {id(root): (root, grad)}
+    for f in reversed(order):
+        gys = [grads.pop(id(o()), (None, None))[1] if o() is not None else None
+               for o in f.outputs]
+        if all(g is None for g in gys):
+            continue
+        xp = backend.get_array_module(*gys)
+        gys = [xp.zeros(shape, dtype=dtype) if g is None else g
+               for g, (shape, dtype) in zip(gys, f.output_meta)]
+        gxs = f.backward(*gys)
+        if not isinstance(gxs, tuple):
+            gxs = (gxs,)
+        for t, gx in zip(f.inputs, gxs):
+            if gx is None or not t.requires_grad:
+                continue
+            if tuple(gx.shape) != t.shape:
+                raise RuntimeError(f"{f.name}.backward returned a gradient of shape "
+                                   f"{tuple(gx.shape)} for an input of shape {t.shape}")
+            if t.creator is None:
+                t._accumulate(gx)
+            else:
+                prev = grads.get(id(t))
+                grads[id(t)] = (t, gx if prev is None else prev[1] + gx)
+        if not retain_graph:
+            f.release()
+
+
+def _topological_order(start):
+    """Functions reachable from ``start``, each after every Function that feeds it."""
+    order, visited, stack = [], set(), [(start, False)]
+    while stack:
+        f, expanded = stack.pop()
+        if expanded:
+            order.append(f)
+            continue
+        if id(f) in visited:
+            continue
+        if f.inputs is None:
+            raise RuntimeError(f"backward through {f.name} a second time: its graph was freed "
+                               "by the first backward (pass retain_graph=True to keep it)")
+        visited.add(id(f))
+        stack.append((f, True))
+        for t in f.inputs:
+            if t.creator is not None and id(t.creator) not in visited:
+                stack.append((t.creator, False))
+    return order
+
+
+# --------------------------------------------------------------------------- #
+# Function
+# --------------------------------------------------------------------------- #
+class Function:
+    """An op with a hand-written forward and backward on raw arrays.
+
+    Subclasses implement ``forward(self, *xs)`` returning an array (or a tuple
+    of arrays) and ``backward(self, *gys)`` returning one gradient per input
+    (None where no gradient is needed).  Options go to ``__init__``; values
+    that backward needs are kept on ``self`` by forward.  While forward runs,
+    ``self.needs_input_grad`` tells which inputs need a gradient, so forward
+    can skip saving what backward will not use.
+    """
+
+    inputs = ()
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def __call__(self, *inputs):
+        tensors = _as_tensors(self.name, inputs)
+        record = _grad_enabled and any(t.requires_grad for t in tensors)
+        self.needs_input_grad = tuple(record and t.requires_grad for t in tensors)
+        try:
+            ys = self.forward(*(t.data for t in tensors))
+        except (ValueError, IndexError) as e:
+            if isinstance(e, OpError):
+                raise
+            shapes = ", ".join(str(t.shape) for t in tensors)
+            raise OpError(f"{self.name}: {e} (input shapes {shapes})") from e
+        single = not isinstance(ys, tuple)
+        outputs = [Tensor(y, requires_grad=record) for y in ((ys,) if single else ys)]
+        if record:
+            self.inputs = tensors
+            self.outputs = [weakref.ref(o) for o in outputs]
+            self.output_meta = [(o.data.shape, o.data.dtype) for o in outputs]
+            for o in outputs:
+                o.creator = self
+        return outputs[0] if single else tuple(outputs)
+
+    def forward(self, *xs):
+        raise NotImplementedError(f"{self.name} must implement forward")
+
+    def backward(self, *gys):
+        raise NotImplementedError(f"{self.name} must implement backward")
+
+    def release(self):
+        """Drop the inputs and everything forward saved: the graph is freed."""
+        self.__dict__.clear()
+        self.inputs = None
+
+
+def _as_tensors(name, inputs):
+    """Wrap arrays and scalars as constant tensors; check one device, one float dtype."""
+    ref = next((x for x in inputs if isinstance(x, Tensor)), None)
+    tensors = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            tensors.append(x)
+        elif isinstance(x, (int, float, bool)) and ref is not None:
+            # a Python number takes the tensor's dtype, as NumPy 2 and PyTorch do
+            xp = backend.get_array_module(ref.data)
+            float_into_int = isinstance(x, float) and ref.dtype.kind != "f"
+            dtype = backend.get_default_dtype() if float_into_int else ref.dtype
+            tensors.append(Tensor(xp.asarray(x, dtype=dtype)))
+        else:
+            tensors.append(Tensor(x))
+    devices = {t.device for t in tensors}
+    if len(devices) > 1:
+        where = ", ".join(f"{t.shape} on {t.device}" for t in tensors)
+        raise OpError(f"{name}: inputs are on different devices ({where}); move them with .to(device)")
+    floats = {t.dtype for t in tensors if t.dtype.kind == "f"}
+    if len(floats) > 1:
+        what = ", ".join(f"{t.shape} {t.dtype}" for t in tensors)
+        raise OpError(f"{name}: inputs have different floating dtypes ({what}); "
+                      "cast them with .float() or .double()")
+    return tensors
+
+
+from . import arithmetic as _ar  # noqa: E402  (the Functions need Tensor defined first)
+from . import reduction as _rd  # noqa: E402
+from . import shape as _sh  # noqa: E402
