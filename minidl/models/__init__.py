@@ -1,0 +1,5 @@
+"""The classic CNNs, composed from ``minidl.nn`` layers only.
+
+``list_models()`` names them; ``get(name, num_classes=..., **options)`` builds one.
+"""
+from .registry import get, list_models, register
