@@ -1,7 +1,7 @@
 """Packaging for minidl."""
 from setuptools import find_packages, setup
 
-TEST = ["pytest>=7", "scikit-learn", "pillow", "ruff", "nbclient", "nbformat", "ipykernel",
+TEST = ["pytest>=7", "scikit-learn", "mlxtend", "pillow", "ruff", "nbclient", "nbformat", "ipykernel",
         "matplotlib", "threadpoolctl"]
 NOTEBOOKS = ["jupyter", "nbclient", "nbformat", "ipykernel", "matplotlib"]
 GPU = ["cupy-cuda12x"]

@@ -62,7 +62,9 @@ def enable_grad():
 def _as_array(data, dtype):
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, (list, tuple, int, float, bool, np.generic)) or data is None:
+    if isinstance(data, np.generic):     # NumPy reductions return scalars: keep their dtype
+        return np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)  # noqa: TID251
+    if isinstance(data, (list, tuple, int, float, bool)) or data is None:
         arr = np.array(data)  # noqa: TID251 - Python lists and numbers start on the host
         if dtype is None and arr.dtype.kind == "f":
             dtype = backend.get_default_dtype()
