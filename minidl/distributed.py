@@ -1,0 +1,148 @@
+"""Data-parallel training on MPI (mpi4py), with NCCL between GPUs when CuPy has it.
+
+Every rank holds a full copy of the model and a disjoint part of each batch.
+After ``loss.backward()`` each rank calls :func:`allreduce_gradients`, which
+packs all gradients into one flat float32 buffer, sums it across ranks in a
+single collective call and divides by the number of ranks: every rank then
+holds the gradient of the mean loss over the whole global batch and takes the
+same optimizer step, so the weights stay identical.
+
+Batch-norm statistics are *not* synchronized: each rank normalizes with its
+own part of the batch and keeps its own running statistics (rank 0's are the
+ones saved).
+
+Run with ``mpirun -np 2 python -m mpi4py script.py``: ``-m mpi4py`` makes an
+uncaught exception on one rank abort the whole job instead of leaving the
+others waiting in a collective forever.  Without MPI (or without mpi4py) the
+same script runs as a world of one.
+"""
+import sys
+
+import numpy as np
+
+from . import backend
+from .backend.collectives import Allreduce
+from .autograd import Tensor
+
+__all__ = ["init", "rank", "world_size", "is_main", "broadcast_parameters", "allreduce_gradients",
+           "DistributedSampler", "shard"]
+
+_comm = None
+_allreduce = None
+
+
+def init():
+    """Join the MPI world (if mpi4py is installed) and return ``(rank, world_size)``."""
+    global _comm, _allreduce
+    if _comm is None:
+        try:
+            from mpi4py import MPI
+        except ImportError:
+            return 0, 1
+        _comm = MPI.COMM_WORLD
+        _allreduce = Allreduce(_comm)
+        if _comm.size > 1:
+            _abort_on_uncaught_exception(_comm)
+    return _comm.rank, _comm.size
+
+
+def _abort_on_uncaught_exception(comm):
+    previous = sys.excepthook
+
+    def hook(*exc_info):
+        previous(*exc_info)
+        sys.stderr.flush()
+        comm.Abort(1)
+    sys.excepthook = hook
+
+
+def rank():
+    return 0 if _comm is None else _comm.rank
+
+
+def world_size():
+    return 1 if _comm is None else _comm.size
+
+
+def is_main():
+    """True on rank 0, the one that writes checkpoints and logs."""
+    return rank() == 0
+
+
+def _flatten(arrays, dtype):
+    xp = backend.get_array_module(*arrays)
+    return xp.concatenate([a.reshape(-1).astype(dtype, copy=False) for a in arrays])
+
+
+def _unflatten(flat, like):
+    out, start = [], 0
+    for a in like:
+        out.append(flat[start:start + a.size].reshape(a.shape).astype(a.dtype, copy=False))
+        start += a.size
+    return out
+
+
+def broadcast_parameters(model, root=0):
+    """Copy rank ``root``'s parameters and buffers to every rank (call once at start)."""
+    if world_size() == 1:
+        return
+    tensors = list(model.parameters()) + list(model.buffers())
+    host = np.ascontiguousarray(backend.to_numpy(_flatten([t.data for t in tensors], np.float64)))
+    _comm.Bcast(host, root=root)
+    for t, value in zip(tensors, _unflatten(host, [backend.to_numpy(t.data) for t in tensors])):
+        t.data[...] = backend.to_device(value, t.device)
+
+
+def allreduce_gradients(model):
+    """Average every parameter's gradient over the ranks, through one flat float32 buffer."""
+    if world_size() == 1:
+        return
+    params = [p for p in model.parameters() if p.requires_grad]
+    xp = backend.get_array_module(*[p.data for p in params])
+    grads = [p.grad.data if p.grad is not None else xp.zeros(p.shape, dtype=p.dtype) for p in params]
+    flat = _flatten(grads, np.float32)
+    _allreduce(flat)
+    flat /= world_size()
+    for p, g in zip(params, _unflatten(flat, grads)):
+        p.grad = Tensor(g)
+
+
+class DistributedSampler:
+    """Indices of this rank's part of a dataset, reshuffled each epoch.
+
+    The permutation is drawn from ``seed + epoch`` so every rank draws the
+    same one, padded (by repeating its start) to a multiple of
+    ``world_size``; rank r takes positions r, r + world_size, ...  Call
+    :meth:`set_epoch` before each epoch.
+    """
+
+    def __init__(self, length, rank=None, world_size=None, shuffle=True, seed=0):
+        self.length = length
+        self.rank = globals()["rank"]() if rank is None else rank
+        self.world_size = globals()["world_size"]() if world_size is None else world_size
+        self.shuffle, self.seed, self.epoch = shuffle, seed, 0
+        self.per_rank = -(-length // self.world_size)
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def indices(self):
+        if self.shuffle:
+            order = np.random.Generator(np.random.PCG64(self.seed + self.epoch)).permutation(self.length)
+        else:
+            order = np.arange(self.length)
+        padded = np.resize(order, self.per_rank * self.world_size)
+        return padded[self.rank::self.world_size]
+
+    def __iter__(self):
+        return iter(self.indices().tolist())
+
+    def __len__(self):
+        return self.per_rank
+
+
+def shard(length, rank=None, world_size=None):
+    """The contiguous, disjoint index range of ``rank`` in ``range(length)`` (sizes differ by <= 1)."""
+    r = globals()["rank"]() if rank is None else rank
+    n = globals()["world_size"]() if world_size is None else world_size
+    return np.arange(length)[r * length // n:(r + 1) * length // n]
