@@ -3,3 +3,4 @@
 ``list_models()`` names them; ``get(name, num_classes=..., **options)`` builds one.
 """
 from .registry import get, list_models, register
+from .torch_weights import from_torch
