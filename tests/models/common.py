@@ -58,6 +58,23 @@ def copy_weights_from_torch(model, torch_module):
     return from_torch(torch_module, model)
 
 
+def randomize_batch_norm(torch_model, seed=0):
+    """Give every PyTorch batch norm random affine weights and running statistics.
+
+    Fresh BN layers (weight 1, bias 0, mean 0, variance 1) are almost the
+    identity in eval mode, which would hide a swapped mean and variance.
+    """
+    import torch
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in torch_model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                for t, low, high in [(m.weight, 0.5, 1.5), (m.bias, -0.5, 0.5),
+                                     (m.running_mean, -0.5, 0.5), (m.running_var, 0.5, 1.5)]:
+                    if t is not None:
+                        t.copy_(torch.rand(t.shape, generator=generator, dtype=t.dtype) * (high - low) + low)
+
+
 def _as_list(out):
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
@@ -105,7 +122,8 @@ def _assert_same_step(model, torch_model, x, rtol, device, mode):
 def assert_parity(model, torch_model, x, rtol, device="cpu", train_outputs=False):
     """Check that ``model`` (minidl) computes what ``torch_model`` (PyTorch) computes.
 
-    ``model`` is given ``torch_model``'s weights first (by state_dict name); ``x``
+    ``torch_model``'s batch norms get random weights and statistics, then
+    ``model`` is given all its weights (by state_dict name); ``x``
     is a NumPy input whose dtype both models use (build ``model`` under
     ``default_dtype(x.dtype)``; ``torch_model`` is cast here).  Checked:
 
@@ -122,6 +140,7 @@ def assert_parity(model, torch_model, x, rtol, device="cpu", train_outputs=False
     torch = pytest.importorskip("torch")
     torch_model = torch_model.to(dtype=getattr(torch, np.dtype(x.dtype).name))
     model.to(device)
+    randomize_batch_norm(torch_model)
     copy_weights_from_torch(model, torch_model)
 
     model.eval()
