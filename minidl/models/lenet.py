@@ -1,0 +1,265 @@
+"""LeNet-5 and the small ConvNets of the course labs.
+
+* ``lenet5_original``: LeCun, Bottou, Bengio & Haffner, "Gradient-based
+  learning applied to document recognition", Proc. IEEE 1998, Sec. II-B: the
+  sparse C3 of Table I, trainable subsampling, 1.7159 tanh(2a/3) and the RBF
+  output layer (60,000 trainable parameters, plus 840 fixed RBF centres).
+* ``lenet5``: the modern reading used in courses and benchmarks: dense C3,
+  plain pooling, ReLU (or tanh), C5 as a linear layer, a Linear(84, 10) output
+  (61,706 parameters).
+* ``mnist_convnet``, ``vgg_cifar``: the CS5242 labs 03 and 04 (the MNIST
+  ConvNet, 536,710 parameters; the VGG-style CIFAR-10 ConvNet, 29,900,362).
+* ``cifar_convnet``: the tflearn CIFAR-10 example network
+  (examples/images/convnet_cifar10.py), 2,159,114 parameters.
+
+Each is an ``nn.Sequential`` with named stages, so ``model.c1`` or
+``model.features.pool2`` is the layer the lecture talks about.
+"""
+from collections import OrderedDict
+
+from .. import backend, nn
+from ..autograd import concat, ones, tensor, zeros
+from .registry import register
+
+__all__ = ["LeNet5", "LeNet5Original", "Subsampling", "SparseConv2d", "RBFOutput",
+           "MNISTConvNet", "VGGCifar", "CifarConvNet",
+           "lenet5", "lenet5_original", "mnist_convnet", "vgg_cifar", "cifar_convnet"]
+
+# LeCun 1998, Table I: the S2 maps each C3 map reads.  The first six see 3 neighbouring
+# maps, the next six 4 neighbouring, three see 4 non-neighbouring, the last all 6.
+C3_TABLE = ((0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (4, 5, 0), (5, 0, 1),
+            (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (3, 4, 5, 0), (4, 5, 0, 1), (5, 0, 1, 2),
+            (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),
+            (0, 1, 2, 3, 4, 5))
+
+
+def _lecun_uniform_(layer, fan_in):
+    """LeCun 1998, Appendix C: weights and bias uniform in [-2.4/F, 2.4/F], F the unit's fan-in."""
+    bound = 2.4 / fan_in
+    nn.init.uniform_(layer.weight, -bound, bound)
+    nn.init.uniform_(layer.bias, -bound, bound)
+
+
+class Subsampling(nn.Module):
+    """LeNet's S2 and S4: the four inputs of each 2x2 block are added, multiplied by a
+    trainable coefficient and shifted by a trainable bias, one pair per map.
+
+    x (N, C, H, W) -> (N, C, H/2, W/2).
+    """
+
+    def __init__(self, channels):
+        super().__init__()
+        self.weight = nn.Parameter(ones(channels))
+        self.bias = nn.Parameter(zeros(channels))
+        self.pool = nn.AvgPool2d(2)
+        _lecun_uniform_(self, fan_in=4)
+
+    def forward(self, x):
+        # Four times the 2x2 average is the sum of the four inputs the paper speaks of.
+        block_sum = self.pool(x) * 4
+        return block_sum * self.weight.reshape(1, -1, 1, 1) + self.bias.reshape(1, -1, 1, 1)
+
+
+class SparseConv2d(nn.Module):
+    """A convolution whose output map ``i`` sees only the input maps ``table[i]`` (LeNet's C3).
+
+    One ``Conv2d(len(table[i]), 1, kernel_size)`` per output map, which gives
+    the paper's parameter count (1,516 for C3, against 2,416 for a dense C3).
+    x (N, C, H, W) -> (N, len(table), OH, OW).
+    """
+
+    def __init__(self, table, kernel_size):
+        super().__init__()
+        self.table = [list(maps) for maps in table]
+        self.convs = nn.ModuleList([nn.Conv2d(len(maps), 1, kernel_size) for maps in self.table])
+        for maps, conv in zip(self.table, self.convs):
+            _lecun_uniform_(conv, fan_in=len(maps) * kernel_size * kernel_size)
+
+    def forward(self, x):
+        return concat([conv(x[:, maps]) for maps, conv in zip(self.table, self.convs)], axis=1)
+
+
+class RBFOutput(nn.Module):
+    """LeNet's output layer of Euclidean radial basis units (LeCun 1998, eq. 7).
+
+    Unit i computes the penalty y_i = sum_j (x_j - w_ij)^2 to a fixed centre
+    w_i of +-1 values (the paper draws stylised 7x12 bitmaps of the
+    characters; random +-1 codes here).  The centres are a parameter with
+    ``requires_grad=False``: counted, never trained.  The layer returns -y, so
+    that the most likely class has the largest score and ``cross_entropy`` on
+    it is the paper's MAP criterion (eq. 9) without its constant "rubbish class".
+    x (N, in_features) -> (N, num_classes).
+    """
+
+    def __init__(self, in_features, num_classes):
+        super().__init__()
+        codes = backend.generator("cpu").integers(0, 2, (num_classes, in_features)) * 2 - 1
+        self.weight = nn.Parameter(tensor(codes.astype(backend.get_default_dtype())))
+        self.weight.requires_grad = False
+
+    def forward(self, x):
+        diff = x.reshape(x.shape[0], 1, -1) - self.weight.reshape(1, *self.weight.shape)
+        return -(diff * diff).sum(axis=2)
+
+
+class LeNet5Original(nn.Sequential):
+    """LeNet-5 as published (LeCun et al. 1998, Sec. II-B and Appendix A).
+
+    32x32 input; C1 6@28x28 (5x5); S2 6@14x14 (trainable subsampling); C3
+    16@10x10 through the 60 connections of Table I; S4 16@5x5; C5 120 (5x5);
+    F6 84; every layer up to F6 squashed by 1.7159 tanh(2a/3); RBF output.
+    Initialised as Appendix C (uniform, +-2.4 / fan-in).
+    x (N, 1, 32, 32) -> scores (N, num_classes), the negated RBF penalties.
+    """
+
+    def __init__(self, num_classes=10):
+        c1, c5, f6 = nn.Conv2d(1, 6, 5), nn.Conv2d(16, 120, 5), nn.Linear(120, 84)
+        for layer in (c1, c5, f6):
+            _lecun_uniform_(layer, fan_in=layer.weight.numel() // layer.weight.shape[0])
+        super().__init__(OrderedDict([
+            ("c1", c1), ("act1", nn.ScaledTanh()),
+            ("s2", Subsampling(6)), ("act2", nn.ScaledTanh()),
+            ("c3", SparseConv2d(C3_TABLE, 5)), ("act3", nn.ScaledTanh()),
+            ("s4", Subsampling(16)), ("act4", nn.ScaledTanh()),
+            ("c5", c5), ("act5", nn.ScaledTanh()),
+            ("flatten", nn.Flatten()),
+            ("f6", f6), ("act6", nn.ScaledTanh()),
+            ("rbf", RBFOutput(84, num_classes)),
+        ]))
+
+
+_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
+_POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
+
+
+def _choice(what, value, options):
+    if value not in options:
+        raise ValueError(f"lenet5: {what} must be one of {sorted(options)}, got {value!r}")
+    return options[value]
+
+
+class LeNet5(nn.Sequential):
+    """The modern LeNet-5: LeCun 1998's layout with a dense C3, plain pooling and a linear output.
+
+    conv 1->6 5x5 (pad 2 for 28x28 MNIST, 0 for 32x32), act, pool 2, conv
+    6->16 5x5, act, pool 2, linear 400->120 (the paper's C5: a 5x5 convolution
+    on a 5x5 map is a linear layer), act, linear 120->84, act, linear 84->10.
+    ``activation`` is 'relu' or 'tanh', ``pool`` 'max' or 'avg', ``input_size`` 28 or 32.
+    x (N, 1, input_size, input_size) -> logits (N, num_classes).
+    """
+
+    def __init__(self, num_classes=10, activation="relu", pool="max", input_size=28):
+        act = _choice("activation", activation, _ACTIVATIONS)
+        pool_layer = _choice("pool", pool, _POOLS)
+        padding = _choice("input_size", input_size, {28: 2, 32: 0})
+        super().__init__(OrderedDict([
+            ("c1", nn.Conv2d(1, 6, 5, padding=padding)), ("act1", act()), ("s2", pool_layer(2)),
+            ("c3", nn.Conv2d(6, 16, 5)), ("act3", act()), ("s4", pool_layer(2)),
+            ("flatten", nn.Flatten()),
+            ("c5", nn.Linear(16 * 5 * 5, 120)), ("act5", act()),
+            ("f6", nn.Linear(120, 84)), ("act6", act()),
+            ("out", nn.Linear(84, num_classes)),
+        ]))
+
+
+class MNISTConvNet(nn.Sequential):
+    """The CS5242 lab 03 ConvNet for MNIST (536,710 parameters).
+
+    conv 1->50 3x3 pad 1, ReLU, max-pool 2, conv 50->100 3x3 pad 1, ReLU,
+    max-pool 2, linear 4,900->100, ReLU, linear 100->10.
+    x (N, 1, 28, 28) -> logits (N, num_classes).
+    """
+
+    def __init__(self, num_classes=10):
+        super().__init__(OrderedDict([
+            ("conv1", nn.Conv2d(1, 50, 3, padding=1)), ("relu1", nn.ReLU()), ("pool1", nn.MaxPool2d(2)),
+            ("conv2", nn.Conv2d(50, 100, 3, padding=1)), ("relu2", nn.ReLU()), ("pool2", nn.MaxPool2d(2)),
+            ("flatten", nn.Flatten()),
+            ("fc1", nn.Linear(100 * 7 * 7, 100)), ("relu3", nn.ReLU()),
+            ("fc2", nn.Linear(100, num_classes)),
+        ]))
+
+
+def _vgg_block(index, in_channels, out_channels):
+    """conv 3x3 pad 1 + ReLU, twice, then a 2x2 max-pool, named as the lab's slide numbers them."""
+    return [(f"conv{index}_1", nn.Conv2d(in_channels, out_channels, 3, padding=1)),
+            (f"relu{index}_1", nn.ReLU()),
+            (f"conv{index}_2", nn.Conv2d(out_channels, out_channels, 3, padding=1)),
+            (f"relu{index}_2", nn.ReLU()),
+            (f"pool{index}", nn.MaxPool2d(2))]
+
+
+class VGGCifar(nn.Module):
+    """The CS5242 lab 04 VGG-style ConvNet for CIFAR-10 (29,900,362 parameters).
+
+    Four blocks of two 3x3 convolutions (3->64->64, 64->128->128,
+    128->256->256, 256->512->512), each followed by a 2x2 max-pool, which takes
+    32x32 to 2x2; then linear 2,048->4,096->4,096->10 with ReLUs.
+    x (N, 3, 32, 32) -> logits (N, num_classes).
+    """
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        widths = [3, 64, 128, 256, 512]
+        layers = []
+        for i in range(1, 5):
+            layers += _vgg_block(i, widths[i - 1], widths[i])
+        self.features = nn.Sequential(OrderedDict(layers))
+        self.classifier = nn.Sequential(
+            nn.Linear(512 * 2 * 2, 4096), nn.ReLU(),
+            nn.Linear(4096, 4096), nn.ReLU(),
+            nn.Linear(4096, num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x).flatten(1))
+
+
+class CifarConvNet(nn.Sequential):
+    """The tflearn CIFAR-10 example network (2,159,114 parameters).
+
+    conv 32 3x3 'same', ReLU, max-pool 2, conv 64 3x3, ReLU, conv 64 3x3, ReLU,
+    max-pool 2, fully connected 4,096->512, ReLU, dropout 0.5, fully connected
+    512->10.  tflearn flattens NHWC; here the flatten is PyTorch's (C, H, W)
+    order, which permutes fc1's inputs but changes nothing else.
+    x (N, 3, 32, 32) -> logits (N, num_classes).
+    """
+
+    def __init__(self, num_classes=10):
+        super().__init__(OrderedDict([
+            ("conv1", nn.Conv2d(3, 32, 3, padding=1)), ("relu1", nn.ReLU()), ("pool1", nn.MaxPool2d(2)),
+            ("conv2", nn.Conv2d(32, 64, 3, padding=1)), ("relu2", nn.ReLU()),
+            ("conv3", nn.Conv2d(64, 64, 3, padding=1)), ("relu3", nn.ReLU()), ("pool2", nn.MaxPool2d(2)),
+            ("flatten", nn.Flatten()),
+            ("fc1", nn.Linear(64 * 8 * 8, 512)), ("relu4", nn.ReLU()), ("dropout", nn.Dropout(0.5)),
+            ("fc2", nn.Linear(512, num_classes)),
+        ]))
+
+
+@register
+def lenet5(num_classes=10, activation="relu", pool="max", input_size=28):
+    """The modern LeNet-5 (ReLU and max-pool on 28x28 MNIST by default); see :class:`LeNet5`."""
+    return LeNet5(num_classes, activation, pool, input_size)
+
+
+@register
+def lenet5_original(num_classes=10):
+    """LeNet-5 as in LeCun et al. 1998 (sparse C3, trainable subsampling, RBF output)."""
+    return LeNet5Original(num_classes)
+
+
+@register
+def mnist_convnet(num_classes=10):
+    """The CS5242 lab 03 MNIST ConvNet (536,710 parameters)."""
+    return MNISTConvNet(num_classes)
+
+
+@register
+def vgg_cifar(num_classes=10):
+    """The CS5242 lab 04 VGG-style CIFAR-10 ConvNet (29,900,362 parameters)."""
+    return VGGCifar(num_classes)
+
+
+@register
+def cifar_convnet(num_classes=10):
+    """The tflearn CIFAR-10 example network (2,159,114 parameters)."""
+    return CifarConvNet(num_classes)
