@@ -157,5 +157,4 @@ def assert_parity(model, torch_model, x, rtol, device="cpu", train_outputs=False
             torch_model(torch.from_numpy(x))
     torch_buffers = dict(torch_model.named_buffers())
     for name, buf in model.named_buffers():
-        array = buf.numpy() if isinstance(buf, minidl.Tensor) else backend.to_numpy(buf)
-        _close(array, torch_buffers[name].numpy(), rtol, f"buffer {name} after one training step")
+        _close(buf.numpy(), torch_buffers[name].numpy(), rtol, f"buffer {name} after one training step")

@@ -55,7 +55,8 @@ CASES = [
     ("inception_v3", {"aux_logits": False}, "inception_v3_tv"),
     ("inception_v3", {}, "inception_v3_tv_aux"),
     ("xception", {}, "xception_timm"),
-    ("kim_cnn", {"vocab_size": 18765, "mode": "non-static"}, "kim_cnn_non-static_MR"),
+    *[("kim_cnn", {"vocab_size": 18765, "mode": mode}, f"kim_cnn_{mode}_MR")
+      for mode in ("non-static", "static", "multichannel")],
 ]
 
 # Registered models without an entry of their own, and what checks them instead.

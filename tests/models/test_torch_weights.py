@@ -20,10 +20,7 @@ def _minidl_net(out_features=5):
 
 
 def _state(model):
-    state = {name: p.numpy() for name, p in model.named_parameters()}
-    state.update((name, b.numpy() if hasattr(b, "numpy") else np.asarray(b))
-                 for name, b in model.named_buffers())
-    return state
+    return {name: t.numpy() for name, t in model.state_dict().items()}
 
 
 def test_copies_every_parameter_and_buffer_in_place(device):
@@ -53,14 +50,16 @@ def test_values_are_cast_to_the_minidl_dtype():
 
 
 def test_mismatch_lists_missing_unexpected_and_misshapen_names():
-    theirs = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Conv2d(4, 4, 1))
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Conv2d(4, 4, 1), torch.nn.ReLU(),
+                                 torch.nn.Conv2d(4, 2, 1))
     ours = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
     with pytest.raises(ValueError) as info:
         from_torch(theirs, ours)
     message = str(info.value)
-    assert "1.running_mean" in message and "missing" in message
-    assert "unexpected" in message
-    assert "0.weight (PyTorch (4, 3, 3, 3) vs minidl (8, 3, 3, 3))" in message
+    assert message.startswith("from_torch: Sequential does not match Sequential")
+    assert "missing keys: 1.running_mean, 1.running_var, 1.num_batches_tracked" in message
+    assert "unexpected keys: 3.weight, 3.bias" in message
+    assert "0.weight (checkpoint (4, 3, 3, 3), model (8, 3, 3, 3))" in message
 
 
 def test_nothing_is_written_when_the_models_do_not_match():
