@@ -4,3 +4,4 @@
 """
 from .registry import get, list_models, register
 from .torch_weights import from_torch
+from . import cifar_resnet, densenet, preact_resnet, resnet
