@@ -203,7 +203,7 @@ class Module:
     def train(self, mode=True):
         """Training mode (dropout drops, batch norm uses batch statistics) for the whole tree."""
         for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+            m.training = bool(mode)
         return self
 
     def eval(self):
