@@ -1,0 +1,64 @@
+"""Checks shared by the zoo tests of LeNet ... Kim's CNN: a training step, stage shapes, cheap builds."""
+import numpy as np
+import pytest
+
+import minidl
+from minidl import backend
+from tests.conftest import make
+
+
+def random_input(shape, dtype=np.float64, seed=0):
+    """A standard normal NumPy array of ``shape`` and ``dtype``."""
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def assert_trains(model, x, device):
+    """Run ``model`` (moved to ``device``) on ``x`` in training mode and backpropagate sum(outputs).
+
+    ``x`` is a NumPy array: floats become a float32 image batch, integers stay
+    indices.  Every trainable parameter must get a finite gradient of its own
+    shape, and every frozen one (``requires_grad=False``) none.  Returns the outputs.
+    """
+    model.to(device).train()
+    inputs = make(x, device, dtype=np.float32) if x.dtype.kind == "f" else minidl.tensor(x, device=device)
+    out = model(inputs)
+    outputs = list(out) if isinstance(out, tuple) else [out]
+    sum(o.sum() for o in outputs).backward()
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            assert p.grad is not None, f"{name} got no gradient"
+            assert p.grad.shape == p.shape, f"{name}: gradient shape {p.grad.shape} vs {p.shape}"
+            assert np.isfinite(p.grad.numpy()).all(), f"{name} has a non-finite gradient"
+        else:
+            assert p.grad is None, f"{name} is frozen but got a gradient"
+    return out
+
+
+@pytest.fixture
+def weights_from_torch_only(monkeypatch):
+    """Zeros instead of random initial weights, for models whose weights a parity test overwrites.
+
+    VGG's 138M initial values take seconds to draw; the layers and shapes are
+    exactly those of a normal build.
+    """
+    def zeros(self, low, high, size=None, dtype=None):
+        return np.zeros(size, dtype or minidl.get_default_dtype())
+    monkeypatch.setattr(backend.Generator, "uniform", zeros)
+    monkeypatch.setattr(backend.Generator, "normal", zeros)
+
+
+def stage_shapes(model, names, x):
+    """The output shape of each submodule in ``names`` (dotted, as named_modules names them)
+    when ``model`` runs on ``x``."""
+    modules = dict(model.named_modules())
+    shapes = {}
+    handles = [modules[name].register_forward_hook(
+        lambda module, inputs, output, name=name: shapes.__setitem__(name, list(output.shape)))
+        for name in names]
+    try:
+        with minidl.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return shapes

@@ -1,0 +1,84 @@
+"""GoogLeNet: torchvision's BN variant and the paper's, with and without the auxiliary heads.
+
+Parity is against tests/models/torch_inception.py: torchvision's
+``googlenet.py`` rewritten in PyTorch, and the paper's network (Szegedy et al.
+2014 Table 1, as the authors' Caffe model) written from it.
+"""
+import numpy as np
+import pytest
+
+import minidl
+from minidl import nn
+from minidl.models import get
+from minidl.models.googlenet import ConvReLU, InceptionAux
+from tests.models.checks import assert_trains, random_input, stage_shapes
+from tests.models.common import assert_parity, default_dtype, reference
+
+
+def test_googlenet_trains_with_both_auxiliary_heads(device):
+    logits, aux2, aux1 = assert_trains(get("googlenet", num_classes=10), random_input((2, 3, 64, 64)), device)
+    assert logits.shape == aux2.shape == aux1.shape == (2, 10)
+
+
+def test_googlenet_returns_only_the_logits_in_eval_mode():
+    model = get("googlenet", num_classes=10).eval()
+    with minidl.no_grad():
+        out = model(minidl.tensor(random_input((1, 3, 64, 64), np.float32)))
+    assert isinstance(out, minidl.Tensor) and out.shape == (1, 10)
+
+
+@pytest.mark.parametrize("variant, aux_logits", [("torchvision", True), ("paper", False)])
+def test_googlenet_matches_torch(variant, aux_logits):
+    pytest.importorskip("torch")
+    from tests.models import torch_inception
+    with default_dtype(np.float64):
+        model = get("googlenet", num_classes=10, variant=variant, aux_logits=aux_logits, dropout=0.0,
+                    dropout_aux=0.0)
+    theirs = torch_inception.GoogLeNet(num_classes=10, aux_logits=aux_logits, paper=variant == "paper",
+                                       dropout=0.0, dropout_aux=0.0)
+    # With dropout off the training-mode outputs (logits, aux2, aux1) are compared too.
+    assert_parity(model, theirs, random_input((2, 3, 64, 64)), rtol=1e-10, train_outputs=True)
+
+
+def test_paper_auxiliary_head_matches_torch():
+    pytest.importorskip("torch")
+    from tests.models import torch_inception
+    with default_dtype(np.float64):
+        ours = InceptionAux(512, 10, ConvReLU, nn.AvgPool2d(5, stride=3), dropout=0.0)
+    theirs = torch_inception.InceptionAux(512, 10, torch_inception.CaffeConv, paper=True, dropout=0.0)
+    assert_parity(ours, theirs, random_input((2, 512, 14, 14)), rtol=1e-10, train_outputs=True)
+
+
+def test_googlenet_rejects_an_unknown_variant():
+    with pytest.raises(ValueError, match="variant"):
+        get("googlenet", variant="v2")
+
+
+@pytest.mark.slow
+def test_paper_googlenet_with_aux_heads_matches_torch_at_224():
+    pytest.importorskip("torch")
+    from tests.models import torch_inception
+    model = get("googlenet", num_classes=10, variant="paper", dropout=0.0, dropout_aux=0.0)
+    theirs = torch_inception.GoogLeNet(num_classes=10, paper=True, dropout=0.0, dropout_aux=0.0)
+    assert_parity(model, theirs, random_input((1, 3, 224, 224), np.float32), rtol=1e-4, train_outputs=True)
+
+
+@pytest.mark.slow
+def test_googlenet_stage_shapes_match_the_reference():
+    entry = reference("googlenet_tv_aux")
+    expected = dict((name, shape) for name, shape in entry["stage_shapes"])
+    model = get("googlenet").train()     # the aux heads run in training mode only
+    x = minidl.tensor(random_input(entry["input_shape"], np.float32))
+    assert stage_shapes(model, expected, x) == expected
+
+
+@pytest.mark.slow
+def test_googlenet_summary_matches_the_reference():
+    with_aux, without_aux = reference("googlenet_tv_aux"), reference("googlenet_tv")
+    result = minidl.summary(get("googlenet"), with_aux["input_shape"][1:], verbose=False)
+    rows = {name: shapes for name, _, shapes, _, _ in result.rows}
+    for name, shape in with_aux["stage_shapes"]:
+        if name in rows:                # the pools and fc are layers; the inception modules concatenate
+            assert rows[name] == [tuple(shape[1:])], name
+    # summary runs in eval mode, where the aux heads are idle: their weights count, their MACs do not.
+    assert (result.total_params, result.total_macs) == (with_aux["params"], without_aux["macs"])

@@ -1,0 +1,54 @@
+"""Inception v3, as torchvision defines it.
+
+Parity is against tests/models/torch_inception.py: torchvision's
+``inception.py`` rewritten in PyTorch.
+"""
+import numpy as np
+import pytest
+
+import minidl
+from minidl.models import get
+from minidl.models.inception import InceptionV3Aux
+from tests.models.checks import assert_trains, random_input, stage_shapes
+from tests.models.common import assert_parity, default_dtype, reference
+
+
+def test_inception_v3_trains_on_its_smallest_input(device):
+    # 75x75 is the smallest input that leaves a 1x1 map after Mixed_7a; the aux head needs 299x299.
+    out = assert_trains(get("inception_v3", num_classes=10, aux_logits=False), random_input((2, 3, 75, 75)),
+                        device)
+    assert out.shape == (2, 10)
+
+
+def test_inception_v3_matches_torch_in_float32():
+    pytest.importorskip("torch")
+    from tests.models import torch_inception
+    model = get("inception_v3", num_classes=10, aux_logits=False, dropout=0.0)
+    theirs = torch_inception.Inception3(num_classes=10, aux_logits=False, dropout=0.0)
+    assert_parity(model, theirs, random_input((2, 3, 75, 75), np.float32), rtol=1e-4, train_outputs=True)
+
+
+def test_inception_v3_aux_head_matches_torch():
+    pytest.importorskip("torch")
+    from tests.models import torch_inception
+    with default_dtype(np.float64):
+        ours = InceptionV3Aux(768, 10)
+    theirs = torch_inception.InceptionAuxV3(768, 10)
+    assert_parity(ours, theirs, random_input((2, 768, 17, 17)), rtol=1e-10, train_outputs=True)
+
+
+@pytest.mark.slow
+def test_inception_v3_with_aux_head_matches_torch_at_299():
+    pytest.importorskip("torch")
+    from tests.models import torch_inception
+    model = get("inception_v3", num_classes=10, dropout=0.0)
+    theirs = torch_inception.Inception3(num_classes=10, dropout=0.0)
+    assert_parity(model, theirs, random_input((2, 3, 299, 299), np.float32), rtol=1e-4, train_outputs=True)
+
+
+@pytest.mark.slow
+def test_inception_v3_stage_shapes_match_the_reference():
+    entry = reference("inception_v3_tv_aux")
+    expected = dict((name, shape) for name, shape in entry["stage_shapes"])
+    model = get("inception_v3").train()     # the aux head runs in training mode only
+    assert stage_shapes(model, expected, minidl.zeros(*entry["input_shape"])) == expected

@@ -1,0 +1,100 @@
+"""LeNet-5 (original and modern) and the course's small ConvNets.
+
+Parity is against tests/models/torch_classic.py, PyTorch definitions written
+from LeCun et al. 1998, the CS5242 lab slides and the tflearn example.
+"""
+import numpy as np
+import pytest
+
+from minidl.models import get
+from minidl.models.lenet import C3_TABLE
+from tests.models.common import assert_parity, count_params, default_dtype, reference
+from tests.models.checks import assert_trains, random_input
+
+
+def test_lenet5_original_trains_and_keeps_rbf_centres_fixed(device):
+    model = get("lenet5_original")
+    out = assert_trains(model, random_input((2, 1, 32, 32)), device)
+    assert out.shape == (2, 10)
+    assert not model.rbf.weight.requires_grad
+    assert set(np.unique(model.rbf.weight.numpy())) == {-1.0, 1.0}
+
+
+def test_lenet5_original_counts_match_the_paper():
+    entry = reference("lenet5_original")
+    model = get("lenet5_original")
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert (count_params(model), trainable) == (entry["params"], entry["trainable_params"])
+    # LeCun 1998 Sec. II-B, layer by layer.
+    per_layer = {name: count_params(getattr(model, name)) for name in ("c1", "s2", "c3", "s4", "c5", "f6")}
+    assert per_layer == {"c1": 156, "s2": 12, "c3": 1516, "s4": 32, "c5": 48120, "f6": 10164}
+    assert [list(maps) for maps in C3_TABLE] == entry["c3_connection_table"]
+
+
+def test_lenet5_original_matches_torch():
+    torch = pytest.importorskip("torch")
+    from tests.models import torch_classic
+    with default_dtype(np.float64):
+        model = get("lenet5_original")
+    torch.manual_seed(0)
+    assert_parity(model, torch_classic.LeNet5Original(), random_input((2, 1, 32, 32)), rtol=1e-10,
+                  train_outputs=True)
+
+
+@pytest.mark.parametrize("activation, pool, input_size", [("relu", "max", 28), ("tanh", "avg", 32)])
+def test_lenet5_matches_torch(activation, pool, input_size):
+    torch = pytest.importorskip("torch")
+    from tests.models import torch_classic
+    with default_dtype(np.float64):
+        model = get("lenet5", activation=activation, pool=pool, input_size=input_size)
+    theirs = torch_classic.lenet5_modern(act={"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[activation],
+                                         pool={"max": torch.nn.MaxPool2d, "avg": torch.nn.AvgPool2d}[pool],
+                                         padding=(32 - input_size) // 2)
+    assert_parity(model, theirs, random_input((2, 1, input_size, input_size)), rtol=1e-10,
+                  train_outputs=True)
+
+
+def test_lenet5_trains(device):
+    assert assert_trains(get("lenet5"), random_input((2, 1, 28, 28)), device).shape == (2, 10)
+
+
+@pytest.mark.parametrize("options, message", [({"activation": "sigmoid"}, "activation"),
+                                              ({"pool": "lp"}, "pool"),
+                                              ({"input_size": 30}, "input_size")])
+def test_lenet5_rejects_unknown_options(options, message):
+    with pytest.raises(ValueError, match=message):
+        get("lenet5", **options)
+
+
+@pytest.mark.parametrize("name, shape", [("mnist_convnet", (2, 1, 28, 28)),
+                                         ("cifar_convnet", (2, 3, 32, 32))])
+def test_course_convnets_train(device, name, shape):
+    assert assert_trains(get(name), random_input(shape), device).shape == (2, 10)
+
+
+def test_mnist_convnet_matches_torch():
+    pytest.importorskip("torch")
+    from tests.models import torch_classic
+    with default_dtype(np.float64):
+        model = get("mnist_convnet")
+    assert_parity(model, torch_classic.mnist_convnet(), random_input((2, 1, 28, 28)), rtol=1e-10,
+                  train_outputs=True)
+
+
+def test_cifar_convnet_matches_torch():
+    pytest.importorskip("torch")
+    from tests.models import torch_classic
+    with default_dtype(np.float64):
+        model = get("cifar_convnet")
+    assert_parity(model, torch_classic.cifar_convnet(), random_input((2, 3, 32, 32)), rtol=1e-10)
+
+
+def test_vgg_cifar_matches_torch_in_float32():
+    pytest.importorskip("torch")
+    from tests.models import torch_classic
+    assert_parity(get("vgg_cifar"), torch_classic.VGGCifar(), random_input((2, 3, 32, 32), np.float32),
+                  rtol=1e-4, train_outputs=True)
+
+
+def test_vgg_cifar_trains(device):
+    assert assert_trains(get("vgg_cifar"), random_input((1, 3, 32, 32)), device).shape == (1, 10)
