@@ -20,7 +20,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     The norm is taken over all gradients as if concatenated into one vector;
     when it exceeds ``max_norm`` every gradient is multiplied by
     max_norm / (norm + 1e-6), so their directions are kept.  Returns the
-    norm before clipping (a Tensor), as PyTorch does.
+    norm before clipping (a Tensor of the gradients' dtype), as PyTorch does.
     """
     params = _with_grads(parameters)
     norm_type = float(norm_type)
@@ -41,7 +41,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if coef < 1:
         for p in params:
             p.grad = Tensor(p.grad.data * p.grad.data.dtype.type(coef))
-    return Tensor(total)
+    if not params:
+        return Tensor(total)
+    return Tensor(total, dtype=params[0].grad.dtype, device=params[0].grad.device)
 
 
 def clip_grad_value_(parameters, clip_value):
