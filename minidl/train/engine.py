@@ -1,0 +1,191 @@
+"""The training loop: one epoch of training, one pass of evaluation, and ``fit`` joining them.
+
+Each epoch of :func:`fit`:
+
+1. :func:`train_one_epoch`: for every batch, forward, loss, ``backward()``,
+   ``optimizer.step()``, with the model in training mode (dropout on, batch
+   norm on batch statistics);
+2. :func:`evaluate` on the validation loader: the same forward in eval mode
+   under ``no_grad`` (no graph is recorded, so no memory is kept for backward);
+3. ``scheduler.step()``, once per epoch;
+4. one dict of figures appended to the history, then the callbacks.
+
+The history is a plain list of dicts, one per epoch, for example
+``{'epoch': 3, 'lr': 0.1, 'train_loss': 0.08, 'train_acc': 0.975, 'train_top5': 1.0,
+'val_loss': 0.05, 'val_acc': 0.984, 'val_top5': 1.0, 'time': 3.2, 'images_per_s': 1250.0}``.
+Its length is the number of epochs done, which is how :func:`fit` resumes.
+"""
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import functional as F
+from ..autograd import no_grad
+from ..optim.lr_scheduler import ReduceLROnPlateau
+from .metrics import accuracy, top5_accuracy
+
+__all__ = ["fit", "train_one_epoch", "evaluate", "predict", "TrainingState", "DEFAULT_METRICS"]
+
+DEFAULT_METRICS = {"acc": accuracy, "top5": top5_accuracy}
+
+
+@dataclass
+class TrainingState:
+    """What a callback sees after each epoch; ``history[-1]`` holds the epoch's figures."""
+    model: object
+    optimizer: object
+    scheduler: object
+    train_loader: object
+    history: list
+
+    @property
+    def epoch(self):
+        """The number of epochs done."""
+        return len(self.history)
+
+
+def _progress_bar(loader, desc, enabled):
+    from tqdm.auto import tqdm   # imported here: tqdm.auto picks the notebook widget inside Jupyter
+    return tqdm(loader, desc=desc, total=len(loader), disable=not enabled, leave=False,
+                unit="batch", dynamic_ncols=True)
+
+
+def _run(model, loader, loss, metrics, device, optimizer, desc, progress):
+    """One pass over ``loader``; with an ``optimizer``, a training step per batch.
+
+    Returns the per-sample means of the loss and the metrics, the seconds taken
+    and the images (samples) per second.
+    """
+    metrics = DEFAULT_METRICS if metrics is None else metrics
+    totals = dict.fromkeys(["loss", *metrics], 0.0)
+    count = 0
+    start = time.perf_counter()
+    bar = _progress_bar(loader, desc, progress)
+    for x, y in bar:
+        x, y = x.to(device), y.to(device)
+        output = model(x)
+        batch_loss = loss(output, y)
+        if optimizer is not None:
+            optimizer.zero_grad()
+            batch_loss.backward()
+            optimizer.step()
+        n = len(x)
+        count += n
+        totals["loss"] += batch_loss.item() * n
+        for name, fn in metrics.items():
+            totals[name] += fn(output, y) * n
+        if progress:
+            shown = {name: f"{total / count:.4g}" for name, total in totals.items()}
+            if optimizer is not None:
+                shown["lr"] = f"{optimizer.param_groups[0]['lr']:.3g}"
+            shown["img/s"] = f"{count / (time.perf_counter() - start):.0f}"
+            bar.set_postfix(shown, refresh=False)
+    bar.close()
+    seconds = time.perf_counter() - start
+    figures = {name: total / max(count, 1) for name, total in totals.items()}
+    figures.update(time=seconds, images_per_s=count / seconds if seconds > 0 else 0.0)
+    return figures
+
+
+def train_one_epoch(model, loader, optimizer, loss=F.cross_entropy, metrics=None, device=None,
+                    progress=True, desc="train"):
+    """Train ``model`` for one pass over ``loader``; returns the epoch's figures.
+
+    ``loss(output, y)`` gives a scalar Tensor; ``metrics`` maps names to
+    ``fn(output, y) -> float`` batch means, fractions in [0, 1] (default: top-1
+    'acc' and 'top5').
+    Batches are moved to ``device`` unless it is None.  The figures are the
+    per-sample means of the loss and metrics over the epoch (as measured on
+    the fly, while the weights change), plus 'time' and 'images_per_s'.
+    """
+    model.train()
+    return _run(model, loader, loss, metrics, device, optimizer, desc, progress)
+
+
+def evaluate(model, loader, loss=F.cross_entropy, metrics=None, device=None, progress=False):
+    """The mean loss and metrics of ``model`` over ``loader``, in eval mode and without a graph.
+
+    Returns ``{'loss': ..., 'acc': ..., 'top5': ..., 'time': ..., 'images_per_s': ...}``;
+    the model is left in the mode it had.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            return _run(model, loader, loss, metrics, device, None, "eval", progress)
+    finally:
+        model.train(was_training)
+
+
+def predict(model, loader, device=None):
+    """The predicted classes and the targets of every sample of ``loader``, as NumPy int64 arrays (N,)."""
+    was_training = model.training
+    model.eval()
+    predictions, targets = [], []
+    try:
+        with no_grad():
+            for x, y in loader:
+                predictions.append(model(x.to(device)).argmax(axis=1).numpy())
+                targets.append(y.numpy())
+    finally:
+        model.train(was_training)
+    return np.concatenate(predictions).astype(np.int64), np.concatenate(targets).astype(np.int64)
+
+
+def _line(record, epochs):
+    """One line per epoch: 'epoch  3/20  lr 0.1  train loss 0.0812 acc 97.51%  val ...  3.2 s'."""
+    parts = [f"epoch {record['epoch']:>{len(str(epochs))}}/{epochs}", f"lr {record['lr']:.4g}"]
+    for split in ("train", "val"):
+        if f"{split}_loss" in record:
+            metrics = [key for key in record if key.startswith(f"{split}_") and key != f"{split}_loss"]
+            parts.append(f"{split} loss {record[f'{split}_loss']:.4f} "
+                         + " ".join(f"{key.split('_', 1)[1]} {100 * record[key]:.2f}%" for key in metrics))
+    parts.append(f"{record['time']:.1f} s ({record['images_per_s']:.0f} img/s)")
+    return "  ".join(parts)
+
+
+def fit(model, train_loader, val_loader=None, optimizer=None, scheduler=None, epochs=1, device=None,
+        loss=F.cross_entropy, metrics=None, callbacks=(), history=None, progress=True):
+    """Train ``model`` for ``epochs`` epochs; returns the history (a list of one dict per epoch).
+
+    Args:
+        model: an ``nn.Module``, moved to ``device`` unless that is None.
+        train_loader, val_loader: iterables of ``(x, y)`` Tensor batches with ``len()``;
+            without ``val_loader`` there are no 'val_*' figures.
+        optimizer: a ``minidl.optim`` optimizer over the model's parameters.
+        scheduler: a learning-rate scheduler stepped once per epoch (``ReduceLROnPlateau``
+            gets the validation loss, or the training loss without validation), or None.
+        loss, metrics: as in :func:`train_one_epoch`.
+        callbacks: callables ``cb(state)`` run after every epoch with a :class:`TrainingState`;
+            training stops after the epoch when any returns True (see ``callbacks.py``).
+        history: the history of the epochs already done, to resume: training
+            starts at epoch ``len(history) + 1``, and the list is extended in place.
+        progress: show a progress bar per epoch and print one line per epoch.
+    """
+    if optimizer is None:
+        raise ValueError("fit: an optimizer is needed, e.g. minidl.optim.SGD(model.parameters(), lr=0.1)")
+    history = [] if history is None else history
+    if device is not None:
+        model.to(device)
+    state = TrainingState(model, optimizer, scheduler, train_loader, history)
+    for epoch in range(len(history) + 1, epochs + 1):
+        record = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"]}
+        train = train_one_epoch(model, train_loader, optimizer, loss, metrics, device, progress,
+                                desc=f"epoch {epoch}/{epochs}")
+        record.update({f"train_{k}": v for k, v in train.items() if k not in ("time", "images_per_s")})
+        if val_loader is not None:
+            val = evaluate(model, val_loader, loss, metrics, device, progress)
+            record.update({f"val_{k}": v for k, v in val.items() if k not in ("time", "images_per_s")})
+        record.update(time=train["time"], images_per_s=train["images_per_s"])
+        if isinstance(scheduler, ReduceLROnPlateau):
+            scheduler.step(record.get("val_loss", record["train_loss"]))
+        elif scheduler is not None:
+            scheduler.step()
+        history.append(record)
+        if progress:
+            print(_line(record, epochs), flush=True)
+        stops = [callback(state) for callback in callbacks]
+        if any(stops):
+            break
+    return history
