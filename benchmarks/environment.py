@@ -1,0 +1,86 @@
+"""What a timing depends on: CPU, cores, BLAS and its threads, library versions, GPU.
+
+Environment variables that steer BLAS (``OPENBLAS_CORETYPE`` picks the
+kernels OpenBLAS uses, ``OPENBLAS_L2_SIZE`` its blocking) can slow NumPy
+down by a large factor; they are recorded as found, never changed.
+"""
+import importlib.metadata
+import os
+import platform
+import subprocess
+import sys
+
+import numpy as np
+
+__all__ = ["collect"]
+
+_BLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                   "MKL_NUM_THREADS", "MKL_ENABLE_INSTRUCTIONS", "CUDA_VISIBLE_DEVICES")
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _cupy_version():
+    """The installed CuPy wheel and version, read without importing it (wheels are named cupy-cuda12x ...)."""
+    for dist in importlib.metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower()
+        if name == "cupy" or name.startswith("cupy-"):
+            return f"{dist.metadata['Name']} {dist.version}"
+    return None
+
+
+def _thread_pools():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl is not installed"
+    keys = ("user_api", "internal_api", "prefix", "version", "num_threads", "architecture", "threading_layer")
+    return [{k: pool.get(k) for k in keys if k in pool} for pool in threadpool_info()]
+
+
+def _gpus():
+    """GPU names from nvidia-smi (minidl's backend does not report them), or an empty list."""
+    try:
+        done = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
+                               "--format=csv,noheader"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line.strip() for line in done.stdout.splitlines() if line.strip()] if done.returncode == 0 else []
+
+
+def collect():
+    """A JSON-ready description of this machine and software (call after the thread limits are set)."""
+    import minidl
+    env = {
+        "cpu": _cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "cupy": _cupy_version(),
+        "minidl": minidl.__version__,
+        "blas_environment": {k: os.environ.get(k) for k in _BLAS_VARIABLES},
+        "thread_pools": _thread_pools(),
+        "minidl_cuda_available": minidl.cuda.is_available(),
+        "gpus": _gpus(),
+        # other work on a shared machine slows multi-threaded libraries most: note how busy it was
+        "load_average_1_5_15min": os.getloadavg(),
+    }
+    try:
+        import torch
+        env["torch"] = torch.__version__
+        env["torch_threads"] = torch.get_num_threads()
+        env["torch_cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except ImportError:
+        env["torch"] = None
+    return env
