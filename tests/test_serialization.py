@@ -1,0 +1,156 @@
+"""save/load: round trips, PyTorch weights from .npz, atomic writes, damaged files."""
+import io
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import minidl
+from minidl import backend, nn, optim
+from minidl.autograd import Tensor
+from minidl.serialization import CheckpointError, load, save
+
+from tests.conftest import make
+
+
+def _mlp():
+    return nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 3))
+
+
+def _train_a_little(model, device, steps=3):
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    x = minidl.randn(8, 6, device=device)
+    for _ in range(steps):
+        opt.zero_grad()
+        (model(x) ** 2).mean().backward()
+        opt.step()
+    return opt
+
+
+def test_nested_round_trip_keeps_types_and_values(tmp_path):
+    obj = {"epoch": 3, "lr": 0.125, "name": "lab3", "done": False, "none": None,
+           "history": [0.5, 0.25], "betas": (0.9, 0.999), "inf": float("inf"),
+           "steps": {0: np.int64(7), 1: np.arange(3, dtype=np.int32)},
+           "weights": {"w": np.ones((2, 3), np.float32), "t": Tensor(np.zeros(2, np.float64))},
+           "text": np.array(["a", "bc"])}
+    save(obj, tmp_path / "c.npz")
+    back = load(tmp_path / "c.npz")
+    assert back["epoch"] == 3 and back["lr"] == 0.125 and back["name"] == "lab3"
+    assert back["done"] is False and back["none"] is None and back["inf"] == float("inf")
+    assert back["history"] == [0.5, 0.25] and back["betas"] == (0.9, 0.999)
+    assert list(back["steps"]) == [0, 1] and back["steps"][0] == 7
+    assert back["steps"][1].dtype == np.int32
+    assert back["weights"]["w"].dtype == np.float32 and isinstance(back["weights"]["t"], np.ndarray)
+    assert back["text"].tolist() == ["a", "bc"]
+    # the arrays are ordinary members, readable with NumPy alone
+    with np.load(tmp_path / "c.npz") as raw:
+        assert "weights/w" in raw.files and "steps/1" in raw.files
+
+
+def test_map_location_gives_tensors_on_the_device(tmp_path):
+    save({"t": Tensor(np.ones(2)), "a": np.zeros(2)}, tmp_path / "c.npz")
+    back = load(tmp_path / "c.npz", map_location="strict")
+    assert isinstance(back["t"], Tensor) and str(back["t"].device) == "strict:0"
+    assert not isinstance(back["a"], Tensor) and str(backend.device_of(back["a"])) == "strict:0"
+
+
+def test_saved_state_dict_reproduces_outputs_exactly(tmp_path, device):
+    model = _mlp().to(device)
+    opt = _train_a_little(model, device)
+    save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 1}, tmp_path / "m.npz")
+    fresh = _mlp().to(device)
+    checkpoint = load(tmp_path / "m.npz")
+    fresh.load_state_dict(checkpoint["model"])
+    model.eval(), fresh.eval()
+    x = make(np.random.default_rng(1).standard_normal((5, 6)), device, dtype=np.float32)
+    np.testing.assert_array_equal(fresh(x).numpy(), model(x).numpy())
+    assert fresh[1].num_batches_tracked.item() == 3
+    fresh_opt = optim.Adam(fresh.parameters(), lr=0.5)
+    fresh_opt.load_state_dict(checkpoint["optimizer"])
+    assert fresh_opt.param_groups[0]["lr"] == 0.01 and fresh_opt.state[fresh[0].weight]["step"] == 3
+
+
+def test_pytorch_weights_exported_to_npz_load_by_name(tmp_path):
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.BatchNorm1d(16), torch.nn.ReLU(),
+                                 torch.nn.Dropout(0.1), torch.nn.Linear(16, 3))
+    theirs.train()
+    theirs(torch.randn(32, 6))          # move the running statistics away from 0 and 1
+    theirs.eval()
+    np.savez(tmp_path / "torch.npz", **{k: v.numpy() for k, v in theirs.state_dict().items()})
+    ours = _mlp()
+    ours.load_state_dict(load(tmp_path / "torch.npz"))
+    ours.eval()
+    x = np.random.default_rng(2).standard_normal((4, 6)).astype(np.float32)
+    expected = theirs(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(ours(minidl.tensor(x)).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_write_is_atomic_and_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "c.npz"
+    save({"epoch": 1, "w": np.ones(3)}, path)
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save({"epoch": 2, "w": np.zeros(3)}, path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["c.npz"]      # no temporary file left behind
+    assert load(path)["epoch"] == 1
+
+
+def test_truncated_checkpoint_names_the_file(tmp_path):
+    path = tmp_path / "c.npz"
+    save({"w": np.arange(1000.0)}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match=f"{path}.*truncated or corrupted"):
+        load(path)
+
+
+def _rewrite_member(path, member, array):
+    """Replace one member of the archive with valid zip bookkeeping (only our checksum can tell)."""
+    with zipfile.ZipFile(path) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    members[member] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
+def test_tampered_checkpoint_fails_its_checksum(tmp_path):
+    path = tmp_path / "c.npz"
+    save({"model": {"w": np.ones(4, np.float32)}}, path)
+    _rewrite_member(path, "model/w.npy", np.array([1, 1, 1, 2], np.float32))
+    with pytest.raises(CheckpointError, match=f"{path} fails its SHA-256 check"):
+        load(path)
+
+
+def test_flipped_byte_is_detected(tmp_path):
+    path = tmp_path / "c.npz"
+    save({"w": np.zeros(64, np.float32)}, path)
+    data = bytearray(path.read_bytes())
+    data[data.index(b"\x00" * 64) + 10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=str(path)):
+        load(path)
+
+
+def test_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+        load(tmp_path / "missing.npz")
+    with pytest.raises(TypeError, match="cannot store a function at scheduler/f"):
+        save({"scheduler": {"f": lambda e: e}}, tmp_path / "x.npz")
+    with pytest.raises(TypeError, match="dict keys must be strings or ints"):
+        save({(1, 2): 3}, tmp_path / "x.npz")
+    with pytest.raises(ValueError, match="two entries map to the archive member 'a/1'"):
+        save({"a": {1: np.ones(1), "1": np.ones(1)}}, tmp_path / "x.npz")
+    with pytest.raises(TypeError, match="object arrays need pickle"):
+        save({"o": np.array([object()])}, tmp_path / "x.npz")
+    assert not os.listdir(tmp_path)
