@@ -48,11 +48,12 @@ class BatchNorm(Function):
             var = self.running_var.astype(x.dtype, copy=False)
             xc = x3 - self.running_mean.astype(x.dtype, copy=False)[:, None]
         self.inv_std = 1 / xp.sqrt(var + self.eps)
-        xc *= self.inv_std[:, None]
+        # keep xc = x - mean rather than xhat = xc * inv_std: the per-channel inv_std
+        # folds into the coefficients below, saving a pass over the data
         if self.training or self.needs_input_grad[1]:
-            self.xhat = xc
-        self.weight = weight
-        y = xc * weight[:, None]
+            self.xc = xc
+        self.scale = weight * self.inv_std
+        y = xc * self.scale[:, None]
         y += bias[:, None]
         return y.reshape(x.shape)
 
@@ -64,20 +65,23 @@ class BatchNorm(Function):
     def backward(self, gy):
         xp = backend.get_array_module(gy)
         gy3 = gy.reshape(gy.shape[0], gy.shape[1], -1)
-        scale = (self.weight * self.inv_std)[:, None]
         need_x, need_w, need_b = self.needs_input_grad
-        gb = gy3.sum(axis=(0, 2)) if need_b or (need_x and self.training) else None
-        gw = xp.einsum("ncl,ncl->c", gy3, self.xhat) if need_w or (need_x and self.training) else None
+        batch_stats = need_x and self.training
+        gb = gy3.sum(axis=(0, 2)) if need_b or batch_stats else None
+        gw = None
+        if need_w or batch_stats:
+            gw = xp.einsum("ncl,ncl->c", gy3, self.xc) * self.inv_std     # sum(gy * xhat)
         gx = None
-        if need_x and self.training:
-            # the closed form above with sum(gxhat) = weight * gb, sum(gxhat * xhat) = weight * gw
+        if batch_stats:
+            # the closed form above with sum(gxhat) = weight * gb, sum(gxhat * xhat) = weight * gw:
+            # gx = weight * inv_std * (gy - gb / M - xhat * gw / M)
             m = gy3.shape[0] * gy3.shape[2]
-            gx = self.xhat * (gw / m)[:, None]
+            gx = self.xc * (self.inv_std * gw / m)[:, None]
+            gx += (gb / m)[:, None]
             xp.subtract(gy3, gx, out=gx)
-            gx -= (gb / m)[:, None]
-            gx *= scale
+            gx *= self.scale[:, None]
         elif need_x:
-            gx = gy3 * scale
+            gx = gy3 * self.scale[:, None]
         return (None if gx is None else gx.reshape(gy.shape),
                 gw if need_w else None, gb if need_b else None)
 

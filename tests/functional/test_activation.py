@@ -89,7 +89,6 @@ def test_maxout_gradcheck(device, shape, pool_size, axis):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_maxout_matches_torch_max_over_groups(dtype):
-    torch = pytest.importorskip("torch")
     x = distinct((2, 12, 3, 3))
     # maxout over channel groups: channels 0-2 form group 0, 3-5 group 1, ...
     check_against_torch(lambda x: F.maxout(x, 3),
