@@ -15,3 +15,7 @@ float32 = backend.np.float32
 float64 = backend.np.float64
 
 __version__ = "0.1.0"
+
+from . import nn, optim  # noqa: E402  (they build on the names above)
+from .serialization import load, save  # noqa: E402
+from .summary import count_parameters, summary  # noqa: E402
