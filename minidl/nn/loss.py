@@ -18,9 +18,6 @@ class _Loss(Module):
         for name, w in weights.items():
             self.register_buffer(name, w if w is None or isinstance(w, Tensor) else Tensor(w))
 
-    def extra_repr(self):
-        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
-
 
 class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy: logits (N, C) or (N, C, ...), target class indices (N) or (N, ...)."""
