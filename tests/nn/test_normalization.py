@@ -40,8 +40,8 @@ def test_batch_norm1d_matches_torch(shape, device):
 def test_running_statistics_over_several_batches():
     torch = pytest.importorskip("torch")
     for momentum in (0.1, None):
-        ours, theirs = nn.BatchNorm2d(2, momentum=momentum).double(), torch.nn.BatchNorm2d(2, momentum=momentum)
-        theirs.double()
+        ours = nn.BatchNorm2d(2, momentum=momentum).double()
+        theirs = torch.nn.BatchNorm2d(2, momentum=momentum).double()
         for i in range(4):
             x = rng.standard_normal((3, 2, 4, 4)) * (i + 1) + i
             ours(make(x))
