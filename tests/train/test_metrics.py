@@ -1,0 +1,60 @@
+"""Top-k accuracy against a sort-based reference; the confusion matrix against scikit-learn's."""
+import numpy as np
+import pytest
+
+from minidl.train.metrics import accuracy, confusion_matrix, top5_accuracy
+from tests.conftest import make
+
+
+def _reference_topk(scores, target, k):
+    """The fraction of rows whose target is among the k classes with the highest scores (by sorting)."""
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return float(np.mean([t in row for t, row in zip(target, top)]))
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_accuracy_matches_a_sort_based_reference(device, k):
+    rng = np.random.default_rng(k)
+    scores = rng.standard_normal((50, 7))
+    target = rng.integers(0, 7, 50)
+    got = accuracy(make(scores, device), make(target, device), topk=k)
+    assert got == pytest.approx(_reference_topk(scores, target, k))
+
+
+def test_accuracy_small_example():
+    scores = np.array([[0.1, 0.7, 0.2],     # target 1: top-1
+                       [0.5, 0.3, 0.2],     # target 2: third
+                       [0.2, 0.5, 0.3]])    # target 2: second
+    target = np.array([1, 2, 2])
+    assert accuracy(make(scores), make(target)) == pytest.approx(1 / 3)
+    assert accuracy(make(scores), make(target), topk=2) == pytest.approx(2 / 3)
+    assert top5_accuracy(make(scores), make(target)) == 1.0     # k >= C: every target is in the top k
+
+
+def test_accuracy_agrees_with_torch_topk():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    scores = rng.standard_normal((64, 10)).astype(np.float32)
+    target = rng.integers(0, 10, 64)
+    top5 = torch.tensor(scores).topk(5, dim=1).indices.numpy()
+    expected = float(np.mean([t in row for t, row in zip(target, top5)]))
+    assert top5_accuracy(make(scores, dtype=np.float32), make(target)) == pytest.approx(expected)
+
+
+def test_accuracy_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"accuracy: expected scores \(N, C\).*\(4, 3\) and \(5,\)"):
+        accuracy(make(np.zeros((4, 3))), make(np.zeros(5, dtype=np.int64)))
+
+
+def test_confusion_matrix_matches_scikit_learn():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(0)
+    targets, predictions = rng.integers(0, 4, 200), rng.integers(0, 4, 200)
+    expected = sklearn_metrics.confusion_matrix(targets, predictions, labels=range(4))
+    np.testing.assert_array_equal(confusion_matrix(predictions, targets, 4), expected)
+
+
+def test_confusion_matrix_small_example():
+    # true 0 predicted 0, true 0 predicted 1, true 1 predicted 1 twice; class 2 never appears
+    matrix = confusion_matrix([0, 1, 1, 1], [0, 0, 1, 1], num_classes=3)
+    np.testing.assert_array_equal(matrix, [[1, 1, 0], [0, 2, 0], [0, 0, 0]])

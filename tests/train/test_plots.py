@@ -1,0 +1,59 @@
+"""The figures: the curves plot what the history holds; every function writes a PNG."""
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from minidl.train.plots import plot_confusion_matrix, plot_history, plot_misclassified  # noqa: E402
+
+HISTORY = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "train_acc": 0.5 + e / 10,
+            "val_acc": 0.45 + e / 10, "val_top5": 0.9} for e in (1, 2, 3)]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_history_draws_the_curves_and_writes_a_png(tmp_path):
+    path = tmp_path / "curves.png"
+    fig = plot_history(HISTORY, path)
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    loss_ax, acc_ax = fig.axes
+    curves = {line.get_label(): line.get_ydata() for line in loss_ax.lines}
+    np.testing.assert_allclose(curves["train"], [1, 1 / 2, 1 / 3])
+    np.testing.assert_allclose(curves["val"], [1.2, 0.6, 0.4])
+    accuracy = {line.get_label(): line.get_ydata() for line in acc_ax.lines}
+    np.testing.assert_allclose(accuracy["val"], [55, 65, 75])     # in percent
+    assert set(accuracy) == {"train", "val", "val top-5"}
+
+
+def test_plot_history_without_validation():
+    fig = plot_history([{"epoch": 1, "train_loss": 0.5, "train_acc": 0.8}])
+    assert [line.get_label() for line in fig.axes[0].lines] == ["train"]
+
+
+def test_plot_history_rejects_an_empty_history():
+    with pytest.raises(ValueError, match="history is empty"):
+        plot_history([])
+
+
+def test_plot_confusion_matrix(tmp_path):
+    matrix = np.array([[5, 1], [2, 7]])
+    fig = plot_confusion_matrix(matrix, tmp_path / "cm.png", class_names=["cat", "dog"])
+    assert (tmp_path / "cm.png").read_bytes()[:8] == PNG_SIGNATURE
+    ax = fig.axes[0]
+    np.testing.assert_array_equal(ax.images[0].get_array(), matrix)
+    assert "80.00% correct" in ax.get_title()       # (5 + 7) / 15
+    assert [t.get_text() for t in ax.texts] == ["5", "1", "2", "7"]
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_plot_misclassified_titles_true_and_predicted(tmp_path, channels):
+    images = np.random.default_rng(0).standard_normal((5, channels, 8, 8))
+    fig = plot_misclassified(images, [1, 2, 3, 4, 0], [0, 0, 1, 2, 3], tmp_path / "wrong.png", ncols=4)
+    assert (tmp_path / "wrong.png").read_bytes()[:8] == PNG_SIGNATURE
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["1 \u2192 0", "2 \u2192 0", "3 \u2192 1", "4 \u2192 2", "0 \u2192 3"]
+    assert len(fig.axes) == 8        # a 2 x 4 grid, the last three empty
+
+
+def test_plot_misclassified_rejects_flat_images():
+    with pytest.raises(ValueError, match=r"expected images \(N, 1 or 3, H, W\)"):
+        plot_misclassified(np.zeros((2, 64)), [0, 1], [1, 0])
