@@ -37,20 +37,20 @@ class BatchNorm(Function):
     def forward(self, x, weight, bias):
         xp = backend.get_array_module(x)
         x3 = x.reshape(x.shape[0], x.shape[1], -1)
-        m = x3.shape[0] * x3.shape[2]
+        M = x3.shape[0] * x3.shape[2]
         if self.training:
-            mean = x3.sum(axis=(0, 2)) / m
+            mean = x3.sum(axis=(0, 2)) / M
             xc = x3 - mean[:, None]
             # einsum sums the squares without materializing (x - mean)^2
-            var = xp.einsum("ncl,ncl->c", xc, xc) / m
-            self._update_running_stats(mean, var * (m / (m - 1)))
+            var = xp.einsum("ncl,ncl->c", xc, xc) / M
+            self._update_running_stats(mean, var * (M / (M - 1)))
         else:
             var = self.running_var.astype(x.dtype, copy=False)
             xc = x3 - self.running_mean.astype(x.dtype, copy=False)[:, None]
         self.inv_std = 1 / xp.sqrt(var + self.eps)
         # keep xc = x - mean rather than xhat = xc * inv_std: the per-channel inv_std
         # folds into the coefficients below, saving a pass over the data
-        if self.training or self.needs_input_grad[1]:
+        if (self.training and self.needs_input_grad[0]) or self.needs_input_grad[1]:
             self.xc = xc
         self.scale = weight * self.inv_std
         y = xc * self.scale[:, None]
@@ -75,9 +75,9 @@ class BatchNorm(Function):
         if batch_stats:
             # the closed form above with sum(gxhat) = weight * gb, sum(gxhat * xhat) = weight * gw:
             # gx = weight * inv_std * (gy - gb / M - xhat * gw / M)
-            m = gy3.shape[0] * gy3.shape[2]
-            gx = self.xc * (self.inv_std * gw / m)[:, None]
-            gx += (gb / m)[:, None]
+            M = gy3.shape[0] * gy3.shape[2]
+            gx = self.xc * (self.inv_std * gw / M)[:, None]
+            gx += (gb / M)[:, None]
             xp.subtract(gy3, gx, out=gx)
             gx *= self.scale[:, None]
         elif need_x:
