@@ -27,6 +27,11 @@ def _references():
     return json.loads(REFERENCE_FILE.read_text())
 
 
+def all_references():
+    """The whole architectures.json table (empty when the file is absent), for parametrizing tests."""
+    return _references() or {}
+
+
 def reference(name):
     """The architectures.json entry ``name``; skips the test when the file or entry is absent."""
     table = _references()

@@ -1,8 +1,10 @@
 """Every registered model against /work/shared/reference/architectures.json.
 
 Each case builds a model through ``minidl.models.get`` and checks its
-parameter count exactly; cheap cases also run the reference input through it
-and check the output shape (the expensive ones do so under ``-m slow``).
+parameter count exactly, then runs ``minidl.summary`` on the reference input
+and checks the output shape, the shape after each reference stage, and the
+total parameters and multiply-accumulates (the expensive passes run under
+``-m slow``).
 The reference figures come from PyTorch (torchvision/timm or a definition
 written from the paper), not from minidl.
 """
@@ -11,7 +13,7 @@ import pytest
 
 import minidl
 from minidl import backend, models
-from tests.models.common import count_params, reference
+from tests.models.common import all_references, count_params, reference
 
 # (registered name, builder options, architectures.json key)
 CASES = [
@@ -65,21 +67,14 @@ NO_REFERENCE = {
     "resnet18_cifar": "test_resnet.py: parameter count and parity against a PyTorch definition",
 }
 
-# Forward passes at the reference input run in the default suite up to this many
-# multiply-accumulates (the reference's own count); bigger ones run under -m slow.
+# Reference passes up to this many multiply-accumulates (the reference's own count) run in the
+# default suite, bigger ones under -m slow.
 CHEAP_MACS = 0.3e9
 
 
 def _case_id(case):
     name, options, key = case
     return key if name == key and not options else f"{name}-{key}"
-
-
-def _reference_input(entry):
-    shape = entry["input_shape"]
-    if len(shape) == 2:                       # token indices for the text CNN
-        return minidl.tensor(np.arange(np.prod(shape)).reshape(shape) % 100)
-    return minidl.tensor(np.random.default_rng(0).standard_normal(shape).astype(np.float32))
 
 
 def test_every_registered_model_is_checked():
@@ -103,24 +98,51 @@ def no_random_draws(monkeypatch):
 
 @pytest.mark.parametrize("name, options, key", CASES, ids=[_case_id(c) for c in CASES])
 def test_parameter_count_matches_reference(name, options, key, no_random_draws):
+    assert count_params(models.get(name, **options)) == reference(key)["params"]
+
+
+# The three models whose summary the course shows; they run at full size in the default suite.
+SUMMARY_CASES = {"vgg16", "resnet50", "googlenet_tv"}
+
+
+def _stage_cases():
+    table = all_references()
+    for name, options, key in CASES:
+        entry = table.get(key, {})
+        if "stage_shapes" not in entry:
+            continue
+        heavy = entry["macs"] > CHEAP_MACS and key not in SUMMARY_CASES
+        yield pytest.param(name, options, key, id=_case_id((name, options, key)),
+                           marks=[pytest.mark.slow] if heavy else [])
+
+
+def _recorder(shapes, stage):
+    def hook(module, inputs, output):
+        shapes[stage] = list(output.shape)
+    return hook
+
+
+@pytest.mark.parametrize("name, options, key", list(_stage_cases()))
+def test_reference_pass_matches_stage_shapes_output_and_summary(name, options, key, no_random_draws):
+    """One eval-mode pass of minidl.summary at the reference input; hooks on the model and on each
+    reference stage record their outputs.  Auxiliary heads run only in training mode, so they
+    are not in this pass (nor in its MACs)."""
     entry = reference(key)
     model = models.get(name, **options)
-    assert count_params(model) == entry["params"]
-    if entry.get("macs", 0) <= CHEAP_MACS:
-        _assert_output_shape(model, entry)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name, options, key", CASES, ids=[_case_id(c) for c in CASES])
-def test_output_shape_on_reference_input(name, options, key):
-    entry = reference(key)
-    if entry.get("macs", 0) <= CHEAP_MACS:
-        pytest.skip("checked in the default suite by test_parameter_count_matches_reference")
-    _assert_output_shape(models.get(name, **options), entry)
-
-
-def _assert_output_shape(model, entry):
-    model.eval()
-    with minidl.no_grad():
-        out = model(_reference_input(entry))
-    assert list(out.shape) == entry["output_shape"]
+    modules = dict(model.named_modules())
+    shapes, handles = {}, []
+    for stage in [""] + [stage for stage, _ in entry["stage_shapes"]]:
+        assert stage in modules, f"{name} has no module {stage!r}"
+        handles.append(modules[stage].register_forward_hook(_recorder(shapes, stage)))
+    input_shape = entry["input_shape"][1:]
+    text_model = len(entry["input_shape"]) == 2
+    table = minidl.summary(model, input_shape, dtype=np.int64 if text_model else None, verbose=False)
+    for handle in handles:
+        handle.remove()
+    expected = {stage: shape for stage, shape in entry["stage_shapes"]
+                if not stage.lower().startswith("aux")}
+    assert {stage: shapes.get(stage) for stage in expected} == expected
+    assert shapes[""] == entry["output_shape"]
+    assert table.total_params == entry["params"]
+    if not key.endswith("_aux"):
+        assert table.total_macs == entry["macs"]
