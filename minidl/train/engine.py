@@ -47,7 +47,9 @@ class TrainingState:
 
 def _progress_bar(loader, desc, enabled):
     from tqdm.auto import tqdm   # imported here: tqdm.auto picks the notebook widget inside Jupyter
-    return tqdm(loader, desc=desc, total=len(loader), disable=not enabled, leave=False,
+    # tqdm.auto calls iter() on what it wraps as soon as it is built, and again when iterated: given
+    # the loader itself, it would start two epochs and draw two shuffles.  So it gets one iterator.
+    return tqdm(iter(loader), desc=desc, total=len(loader), disable=not enabled, leave=False,
                 unit="batch", dynamic_ncols=True)
 
 
