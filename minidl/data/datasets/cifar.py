@@ -75,6 +75,13 @@ def load_batch(raw, name):
     return batch
 
 
+def _check_md5(path, expected):
+    actual = file_digest(path, "md5")
+    if actual != expected:
+        raise DatasetError(f"{path}: checksum mismatch (MD5 {actual}, published {expected}); "
+                           "the archive is corrupt or incomplete: delete it and download it again")
+
+
 @dataclass(frozen=True)
 class CifarFiles:
     """Names, sizes and checksums of one CIFAR release."""
@@ -134,25 +141,19 @@ class CIFAR10(ImageDataset):
             raise missing_error(name, f"{s.python_archive} (or {s.binary_archive}, or the folder "
                                 f"{s.python_dir})", dirs)
         archive = download([url + s.python_archive for url in self.mirrors],
-                           download_dir(s.folder, root) / s.python_archive, verify=self._check_md5)
+                           download_dir(s.folder, root) / s.python_archive,
+                           verify=lambda path: _check_md5(path, s.python_md5))
         return self._read_archive(archive)
 
     def _members(self, folder):
         s = self.spec
         return s.python_files[self.train] if folder == s.python_dir else s.binary_files[self.train]
 
-    def _check_md5(self, path):
-        s = self.spec
-        expected = s.python_md5 if path.name == s.python_archive else s.binary_md5
-        actual = file_digest(path, "md5")
-        if actual != expected:
-            raise DatasetError(f"{path}: checksum mismatch (MD5 {actual}, published {expected}); "
-                               "the archive is corrupt or incomplete: delete it and download it again")
-
     def _read_archive(self, path):
-        self._check_md5(path)
         s = self.spec
-        folder = s.python_dir if path.name == s.python_archive else s.binary_dir
+        python = path.name == s.python_archive
+        _check_md5(path, s.python_md5 if python else s.binary_md5)
+        folder = s.python_dir if python else s.binary_dir
         wanted = {f"{folder}/{f}": f for f in self._members(folder)}
         files = dict.fromkeys(wanted.values())
         try:
@@ -162,8 +163,7 @@ class CIFAR10(ImageDataset):
                         files[wanted[member.name]] = tar.extractfile(member).read()
         except (tarfile.TarError, OSError, EOFError) as error:
             raise DatasetError(f"{path}: unreadable archive ({error})") from error
-        parse = self._parse_python if folder == s.python_dir else self._parse_binary
-        return parse(files, path)
+        return (self._parse_python if python else self._parse_binary)(files, path)
 
     def _check(self, images, labels, where):
         s = self.spec
