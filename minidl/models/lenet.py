@@ -5,8 +5,7 @@
   sparse C3 of Table I, trainable subsampling, 1.7159 tanh(2a/3) and the RBF
   output layer (60,000 trainable parameters, plus 840 fixed RBF centres).
 * ``lenet5``: the modern reading used in courses and benchmarks: dense C3,
-  plain pooling, ReLU (or tanh), C5 as a linear layer, a Linear(84, 10) output
-  (61,706 parameters).
+  plain pooling, ReLU (or tanh), a Linear(84, 10) output (61,706 parameters).
 * ``mnist_convnet``, ``vgg_cifar``: the CS5242 labs 03 and 04 (the MNIST
   ConvNet, 536,710 parameters; the VGG-style CIFAR-10 ConvNet, 29,900,362).
 * ``cifar_convnet``: the tflearn CIFAR-10 example network
@@ -94,8 +93,7 @@ class RBFOutput(nn.Module):
     def __init__(self, in_features, num_classes):
         super().__init__()
         codes = backend.generator("cpu").integers(0, 2, (num_classes, in_features)) * 2 - 1
-        self.weight = nn.Parameter(tensor(codes.astype(backend.get_default_dtype())))
-        self.weight.requires_grad = False
+        self.weight = nn.Parameter(tensor(codes.astype(backend.get_default_dtype())), requires_grad=False)
 
     def forward(self, x):
         diff = x.reshape(x.shape[0], 1, -1) - self.weight.reshape(1, *self.weight.shape)
@@ -142,8 +140,8 @@ class LeNet5(nn.Sequential):
     """The modern LeNet-5: LeCun 1998's layout with a dense C3, plain pooling and a linear output.
 
     conv 1->6 5x5 (pad 2 for 28x28 MNIST, 0 for 32x32), act, pool 2, conv
-    6->16 5x5, act, pool 2, linear 400->120 (the paper's C5: a 5x5 convolution
-    on a 5x5 map is a linear layer), act, linear 120->84, act, linear 84->10.
+    6->16 5x5, act, pool 2, conv 16->120 5x5 (C5; on the 5x5 maps it is a
+    linear layer 400->120), act, linear 120->84, act, linear 84->10.
     ``activation`` is 'relu' or 'tanh', ``pool`` 'max' or 'avg', ``input_size`` 28 or 32.
     x (N, 1, input_size, input_size) -> logits (N, num_classes).
     """
@@ -155,8 +153,8 @@ class LeNet5(nn.Sequential):
         super().__init__(OrderedDict([
             ("c1", nn.Conv2d(1, 6, 5, padding=padding)), ("act1", act()), ("s2", pool_layer(2)),
             ("c3", nn.Conv2d(6, 16, 5)), ("act3", act()), ("s4", pool_layer(2)),
+            ("c5", nn.Conv2d(16, 120, 5)), ("act5", act()),
             ("flatten", nn.Flatten()),
-            ("c5", nn.Linear(16 * 5 * 5, 120)), ("act5", act()),
             ("f6", nn.Linear(120, 84)), ("act6", act()),
             ("out", nn.Linear(84, num_classes)),
         ]))

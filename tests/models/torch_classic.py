@@ -75,8 +75,9 @@ def LeNet5Original(num_classes=10):
 def lenet5_modern(act=nn.ReLU, pool=nn.MaxPool2d, padding=2, num_classes=10):
     return nn.Sequential(OrderedDict([
         ("c1", nn.Conv2d(1, 6, 5, padding=padding)), ("a1", act()), ("s2", pool(2, 2)),
-        ("c3", nn.Conv2d(6, 16, 5)), ("a3", act()), ("s4", pool(2, 2)), ("flat", nn.Flatten()),
-        ("c5", nn.Linear(400, 120)), ("a5", act()), ("f6", nn.Linear(120, 84)), ("a6", act()),
+        ("c3", nn.Conv2d(6, 16, 5)), ("a3", act()), ("s4", pool(2, 2)),
+        ("c5", nn.Conv2d(16, 120, 5)), ("a5", act()), ("flat", nn.Flatten()),
+        ("f6", nn.Linear(120, 84)), ("a6", act()),
         ("out", nn.Linear(84, num_classes)),
     ]))
 
