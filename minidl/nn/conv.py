@@ -62,8 +62,10 @@ class _ConvNd(Module):
         self.kernel_size = _tuple(name, "kernel_size", kernel_size, self.n)
         self.stride = _tuple(name, "stride", stride, self.n)
         self.dilation = _tuple(name, "dilation", dilation, self.n)
-        self.padding = self._padding(name, padding)
-        if min(self.kernel_size + self.stride + self.dilation) <= 0 or min(self.padding) < 0:
+        # like PyTorch, keep 'same'/'valid' as given (for the repr) beside the numbers the op needs
+        self._pad = self._padding(name, padding)
+        self.padding = padding if isinstance(padding, str) else self._pad
+        if min(self.kernel_size + self.stride + self.dilation) <= 0 or min(self._pad) < 0:
             raise OpError(f"{name}: kernel_size, stride and dilation must be positive and padding "
                           f"non-negative, got kernel_size={kernel_size}, stride={stride}, "
                           f"dilation={dilation}, padding={padding}")
@@ -94,7 +96,7 @@ class _ConvNd(Module):
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0,) * self.n:
-            s += f", padding={self.padding}"
+            s += f", padding={self.padding}"     # 'same' and 'valid' shown as given, as PyTorch does
         if self.dilation != (1,) * self.n:
             s += f", dilation={self.dilation}"
         if self.groups != 1:
@@ -115,7 +117,7 @@ class Conv2d(_ConvNd):
     n = 2
 
     def _conv(self, x):
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self._pad, self.dilation, self.groups)
 
 
 class Conv1d(_ConvNd):
@@ -124,5 +126,5 @@ class Conv1d(_ConvNd):
     n = 1
 
     def _conv(self, x):
-        return F.conv1d(x, self.weight, self.bias, self.stride[0], self.padding[0], self.dilation[0],
+        return F.conv1d(x, self.weight, self.bias, self.stride[0], self._pad[0], self.dilation[0],
                         self.groups)
