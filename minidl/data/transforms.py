@@ -210,12 +210,24 @@ def _positions(start, length, out_size):
     return i0, np.minimum(i0 + 1, (start + length - 1).astype(np.int64)), src - i0
 
 
+def _take(x, axis, index):
+    """``x[n]`` gathered at ``index[n]`` along ``axis``, image by image.
+
+    A 1-D gather per image copies whole rows and runs several times faster
+    than one batched ``take_along_axis``, whose index spans every element.
+    """
+    return np.stack([np.take(x[n], index[n], axis=axis - 1) for n in range(len(x))])
+
+
 def _lerp_along(x, axis, i0, i1, frac):
+    """``a + (b - a) * frac`` along ``axis``, with a, b the samples at i0 and i1 (floats; x may be bytes)."""
     shape = [len(x), 1, 1, 1]
     shape[axis] = i0.shape[1]
-    a = np.take_along_axis(x, i0.reshape(shape), axis)
-    b = np.take_along_axis(x, i1.reshape(shape), axis)
-    return a + (b - a) * frac.reshape(shape).astype(x.dtype)
+    a, b = _as_working(_take(x, axis, i0)), _as_working(_take(x, axis, i1))
+    b -= a
+    b *= frac.reshape(shape).astype(b.dtype)
+    b += a
+    return b
 
 
 def _as_working(x):
@@ -232,8 +244,8 @@ def _like(out, x):
 
 def _resized_crop(x, top, left, h, w, size):
     """Crop (top[n], left[n], h[n], w[n]) of each image, resized bilinearly to ``size`` (OH, OW)."""
-    out = _lerp_along(_as_working(x), 2, *_positions(top, h, size[0]))
-    return _like(_lerp_along(out, 3, *_positions(left, w, size[1])), x)
+    rows = _lerp_along(x, 2, *_positions(top, h, size[0]))
+    return _like(_lerp_along(rows, 3, *_positions(left, w, size[1])), x)
 
 
 class Resize(Transform):
@@ -316,14 +328,18 @@ def _rotate(x, degrees, interpolation="nearest", fill=0):
         corners = [(y0, x0, (1 - fy) * (1 - fx)), (y0, x0 + 1, (1 - fy) * fx),
                    (y0 + 1, x0, fy * (1 - fx)), (y0 + 1, x0 + 1, fy * fx)]
     src = _as_working(x)
-    out = np.zeros((n, H, W, x.shape[1]), dtype=src.dtype)
-    images = np.arange(n)[:, None, None]
+    flat = src.reshape(n, x.shape[1], H * W)
+    out = np.zeros_like(flat)
+    covered = np.zeros((n, 1, H * W), dtype=src.dtype)
     for yi, xi, weight in corners:
-        inside = ((yi >= 0) & (yi <= H - 1) & (xi >= 0) & (xi <= W - 1))[..., None]
-        rows, cols = np.clip(yi, 0, H - 1).astype(np.int64), np.clip(xi, 0, W - 1).astype(np.int64)
-        values = src[images, :, rows, cols]
-        out += np.where(inside, values, fill) * np.asarray(weight, src.dtype)[..., None]
-    return _like(out.transpose(0, 3, 1, 2), x)
+        inside = (yi >= 0) & (yi <= H - 1) & (xi >= 0) & (xi <= W - 1)
+        index = (np.clip(yi, 0, H - 1) * W + np.clip(xi, 0, W - 1)).astype(np.int64).reshape(n, -1)
+        weight = (weight * inside).astype(src.dtype).reshape(n, 1, -1)
+        out += _take(flat, 2, index) * weight
+        covered += weight
+    # Source points outside the image read ``fill``: the weight they did not get from inside.
+    out += (1 - covered) * np.asarray(fill, src.dtype)
+    return _like(out.reshape(src.shape), x)
 
 
 class RandomRotation(Transform):
