@@ -78,27 +78,30 @@ def plot_misclassified(images, targets, predictions, path=None, class_names=None
 
     images: (N, C, H, W) with C = 1 (grey) or 3 (RGB), as given to the model:
     each is rescaled to [0, 1] for display, which undoes any normalization.
-    targets, predictions: class indices (N,).
+    targets, predictions: class indices (N,).  The grid is drawn as one
+    mosaic image (one axes instead of N keeps it quick).
     """
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise ValueError(f"plot_misclassified: expected images (N, 1 or 3, H, W), got {images.shape}")
-    n = len(images)
+    n, channels, h, w = images.shape
     label = (lambda c: str(class_names[int(c)])) if class_names is not None else (lambda c: str(int(c)))
     ncols = max(1, min(ncols, n))
     nrows = max(1, -(-n // ncols))
-    fig = _figure(1.4 * ncols, 1.6 * nrows)
-    axes = np.asarray(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    for ax in axes:
-        ax.axis("off")
-    for ax, image, t, p in zip(axes, images, targets, predictions):
+    gap = max(1, h // 8)
+    mosaic = np.ones((nrows * (h + gap) + gap, ncols * (w + gap) + gap, channels), dtype=np.float32)
+    for k, image in enumerate(images):
         low, high = image.min(), image.max()
         image = (image - low) / (high - low) if high > low else np.zeros_like(image)
-        if image.shape[0] == 1:
-            ax.imshow(image[0], cmap="gray", vmin=0, vmax=1)
-        else:
-            ax.imshow(image.transpose(1, 2, 0))
-        ax.set_title(f"{label(t)} \u2192 {label(p)}", fontsize=8, color="firebrick")
-    if n == 0:
-        axes[0].text(0.5, 0.5, "no misclassified images", ha="center", va="center")
+        top, left = gap + (k // ncols) * (h + gap), gap + (k % ncols) * (w + gap)
+        mosaic[top:top + h, left:left + w] = image.transpose(1, 2, 0)
+    fig = _figure(1.3 * ncols, 1.45 * nrows + 0.3)
+    ax = fig.subplots()
+    ax.imshow(mosaic[..., 0] if channels == 1 else mosaic, cmap="gray", vmin=0, vmax=1,
+              interpolation="nearest")
+    ax.axis("off")
+    for k, (t, p) in enumerate(zip(targets, predictions)):
+        ax.text(gap + (k % ncols) * (w + gap) + w / 2, gap + (k // ncols) * (h + gap) - gap / 2,
+                f"{label(t)} \u2192 {label(p)}", ha="center", va="bottom", fontsize=8, color="firebrick")
+    ax.set_title("misclassified: true \u2192 predicted" if n else "no misclassified images")
     return _finish(fig, path)

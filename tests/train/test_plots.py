@@ -49,9 +49,21 @@ def test_plot_misclassified_titles_true_and_predicted(tmp_path, channels):
     images = np.random.default_rng(0).standard_normal((5, channels, 8, 8))
     fig = plot_misclassified(images, [1, 2, 3, 4, 0], [0, 0, 1, 2, 3], tmp_path / "wrong.png", ncols=4)
     assert (tmp_path / "wrong.png").read_bytes()[:8] == PNG_SIGNATURE
-    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    assert titles == ["1 \u2192 0", "2 \u2192 0", "3 \u2192 1", "4 \u2192 2", "0 \u2192 3"]
-    assert len(fig.axes) == 8        # a 2 x 4 grid, the last three empty
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["1 \u2192 0", "2 \u2192 0", "3 \u2192 1", "4 \u2192 2",
+                                                 "0 \u2192 3"]
+    mosaic = np.asarray(ax.images[0].get_array())
+    assert mosaic.shape[:2] == (2 * 9 + 1, 4 * 9 + 1)      # a 2 x 4 grid of 8x8 tiles, 1-pixel gaps
+    first = mosaic[1:9, 1:9].reshape(8, 8, channels)
+    image = images[0].transpose(1, 2, 0)        # rescaled to [0, 1] as a whole, all channels together
+    np.testing.assert_allclose(first, (image - image.min()) / (image.max() - image.min()), rtol=1e-5)
+
+
+def test_plot_misclassified_with_class_names_and_nothing_wrong(tmp_path):
+    fig = plot_misclassified(np.zeros((1, 1, 4, 4)), [0], [1], class_names=["cat", "dog"])
+    assert [t.get_text() for t in fig.axes[0].texts] == ["cat \u2192 dog"]
+    fig = plot_misclassified(np.zeros((0, 1, 4, 4)), [], [], tmp_path / "none.png")
+    assert fig.axes[0].get_title() == "no misclassified images"
 
 
 def test_plot_misclassified_rejects_flat_images():
