@@ -309,9 +309,16 @@ class RandomResizedCrop(Transform):
         return _resized_crop(x, *self.get_params(len(x), *x.shape[2:]), self.size)
 
 
+def _source_pixels(yi, xi, H, W):
+    """Flat indices (N, H*W) of integer source coordinates, clipped into the image, and which were inside."""
+    inside = (yi >= 0) & (yi <= H - 1) & (xi >= 0) & (xi <= W - 1)
+    index = np.clip(yi, 0, H - 1).astype(np.int64) * W + np.clip(xi, 0, W - 1).astype(np.int64)
+    return index.reshape(len(yi), -1), inside.reshape(len(yi), 1, -1)
+
+
 def _rotate(x, degrees, interpolation="nearest", fill=0):
     """Each image x[n] turned counter-clockwise by degrees[n] about its centre, ``fill`` outside."""
-    n, _, H, W = x.shape
+    n, C, H, W = x.shape
     theta = np.deg2rad(np.asarray(degrees, np.float64))[:, None, None]
     cos, sin = np.cos(theta), np.sin(theta)
     cy, cx = (H - 1) / 2, (W - 1) / 2
@@ -320,26 +327,21 @@ def _rotate(x, degrees, interpolation="nearest", fill=0):
     # The inverse map: where, in the source, each output pixel comes from.
     sx = cos * xx - sin * y + cx
     sy = sin * xx + cos * y + cy
-    if interpolation == "nearest":
-        corners = [(np.rint(sy), np.rint(sx), 1.0)]
-    else:
-        y0, x0 = np.floor(sy), np.floor(sx)
-        fy, fx = sy - y0, sx - x0
-        corners = [(y0, x0, (1 - fy) * (1 - fx)), (y0, x0 + 1, (1 - fy) * fx),
-                   (y0 + 1, x0, fy * (1 - fx)), (y0 + 1, x0 + 1, fy * fx)]
-    src = _as_working(x)
-    flat = src.reshape(n, x.shape[1], H * W)
-    out = np.zeros_like(flat)
-    covered = np.zeros((n, 1, H * W), dtype=src.dtype)
-    for yi, xi, weight in corners:
-        inside = (yi >= 0) & (yi <= H - 1) & (xi >= 0) & (xi <= W - 1)
-        index = (np.clip(yi, 0, H - 1) * W + np.clip(xi, 0, W - 1)).astype(np.int64).reshape(n, -1)
-        weight = (weight * inside).astype(src.dtype).reshape(n, 1, -1)
-        out += _take(flat, 2, index) * weight
-        covered += weight
-    # Source points outside the image read ``fill``: the weight they did not get from inside.
-    out += (1 - covered) * np.asarray(fill, src.dtype)
-    return _like(out.reshape(src.shape), x)
+    if interpolation == "nearest":     # a pure gather: bytes stay bytes
+        index, inside = _source_pixels(np.rint(sy), np.rint(sx), H, W)
+        out = np.where(inside, _take(x.reshape(n, C, H * W), 2, index), np.asarray(fill, x.dtype))
+        return out.reshape(x.shape)
+    y0, x0 = np.floor(sy), np.floor(sx)
+    fy, fx = sy - y0, sx - x0
+    src = _as_working(x).reshape(n, C, H * W)
+    out = np.zeros_like(src)
+    for dy, dx, weight in ((0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx),
+                           (1, 0, fy * (1 - fx)), (1, 1, fy * fx)):
+        index, inside = _source_pixels(y0 + dy, x0 + dx, H, W)
+        # A neighbour outside the image reads ``fill``.
+        value = np.where(inside, _take(src, 2, index), np.asarray(fill, src.dtype))
+        out += value * weight.reshape(n, 1, -1).astype(src.dtype)
+    return _like(out.reshape(x.shape), x)
 
 
 class RandomRotation(Transform):
