@@ -1,0 +1,112 @@
+"""Sliding windows, shared by convolution and pooling.
+
+A window op slides a KH x KW kernel over the last two axes (H, W) of an
+array, ``stride`` pixels at a time, with ``dilation - 1`` pixels skipped
+between kernel taps.  Three small tools cover every such op:
+
+* :func:`output_size`: how many windows fit, (H + P - D(K-1) - 1) / S + 1;
+* :func:`windows`: a strided *view* of all windows, (..., KH, KW, OH, OW),
+  that copies nothing (im2col is one copy of it);
+* :func:`add_windows`: the reverse, summing values laid out per window back
+  onto the pixels they came from (col2im), one vectorized add per kernel tap.
+
+Both work on any leading axes and any memory order, so the callers choose
+the layout (channels first or last) that makes their copies contiguous.
+"""
+from .. import backend
+from ..autograd import OpError
+
+
+def pair(value, name, op, minimum):
+    """``value`` (an int or a pair of ints) as a pair, each at least ``minimum``."""
+    pair_ = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair_) != 2 or not all(isinstance(v, int) for v in pair_):
+        raise OpError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(pair_) < minimum:
+        raise OpError(f"{op}: {name} must be at least {minimum}, got {value!r}")
+    return pair_
+
+
+def output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False):
+    """The number of window positions along one axis.
+
+    ``padding`` is ``(before, after)``.  With ``ceil_mode`` a last, partial
+    window is kept, but only if it starts inside the input or the padding
+    before it (as PyTorch): a window made only of right padding would see
+    no input at all.
+    """
+    span = size + padding[0] + padding[1] - dilation * (kernel - 1) - 1
+    if span < 0:
+        return 0
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding[0]:
+        out -= 1
+    return out
+
+
+def new_array(xp, shape, dtype, channels_last=False, value=0.0):
+    """A new array of ``shape`` (N, channel axes..., H, W) filled with ``value``.
+
+    With ``channels_last`` the axes still read (N, C, H, W), but the memory is
+    laid out (N, H, W, C): the channels of one pixel sit side by side.
+    """
+    fill = xp.zeros if value == 0 else lambda s, dtype: xp.full(s, value, dtype=dtype)
+    if not channels_last:
+        return fill(shape, dtype=dtype)
+    channels = len(shape) - 3
+    memory = fill((shape[0], *shape[-2:], *shape[1:-2]), dtype=dtype)
+    return memory.transpose(0, *range(3, 3 + channels), 1, 2)
+
+
+def pad(x, padding, value=0.0, channels_last=False):
+    """A copy of ``x`` (..., H, W) with ``padding`` ((top, bottom), (left, right)) of ``value``."""
+    xp = backend.get_array_module(x)
+    (top, bottom), (left, right) = padding
+    *lead, H, W = x.shape
+    out = new_array(xp, (*lead, H + top + bottom, W + left + right), x.dtype, channels_last, value)
+    out[..., top:top + H, left:left + W] = x
+    return out
+
+
+def is_channels_last(x):
+    """Whether a 4-D ``x`` (N, C, H, W) sits in memory as (N, H, W, C)."""
+    return x.ndim == 4 and x.shape[1] > 1 and x.strides[1] < x.strides[3]
+
+
+def windows(x, kernel, stride, dilation, out_size):
+    """Every window of ``x`` (..., H, W) as a view (..., KH, KW, OH, OW); no copy.
+
+    ``view[..., i, j, oh, ow] == x[..., oh*SH + i*DH, ow*SW + j*DW]``.  The
+    view aliases memory (windows overlap): read it, never write to it.
+    """
+    *lead, _, _ = x.shape
+    *lead_strides, sh, sw = x.strides
+    (KH, KW), (SH, SW), (DH, DW) = kernel, stride, dilation
+    return backend.as_strided(x, (*lead, KH, KW, *out_size),
+                              (*lead_strides, sh * DH, sw * DW, sh * SH, sw * SW))
+
+
+def tap(i, j, stride, dilation, out_size):
+    """The index of the pixels that kernel tap (i, j) sees in every window.
+
+    ``x[tap(i, j, ...)]`` has shape (..., OH, OW) and equals
+    ``windows(x, ...)[..., i, j, :, :]``, but it is a plain slice, so it may be
+    written to.
+    """
+    (SH, SW), (DH, DW), (OH, OW) = stride, dilation, out_size
+    return (Ellipsis, slice(i * DH, i * DH + SH * (OH - 1) + 1, SH),
+            slice(j * DW, j * DW + SW * (OW - 1) + 1, SW))
+
+
+def add_windows(gx, cols, stride, dilation):
+    """In place, add each window of ``cols`` (..., KH, KW, OH, OW) onto ``gx`` (..., H, W).
+
+    The reverse of :func:`windows`: where windows overlap their values sum.
+    One add per kernel tap, each over all windows at once; no two windows
+    meet in one tap's slice (it moves by the stride), so plain ``+=`` is exact.
+    """
+    *_, KH, KW, OH, OW = cols.shape
+    for i in range(KH):
+        for j in range(KW):
+            gx[tap(i, j, stride, dilation, (OH, OW))] += cols[..., i, j, :, :]
+    return gx

@@ -1,0 +1,269 @@
+"""Pooling: max and average over sliding windows, adaptive and global averages.
+
+Max and average pooling visit the KH x KW taps of all windows at once: for
+each tap (i, j), ``x[tap(i, j)]`` is an (N, C, OH, OW) slice holding that tap
+of every window (see :mod:`._windows`), so a pooling is KH*KW vectorized
+maxima or sums, and its backward KH*KW vectorized adds.  Windows that do not
+overlap (stride = kernel, the usual 2x2 pooling) tile the input, so there
+each tap's slice is written once instead of accumulated.
+"""
+import math
+
+from .. import backend
+from ..autograd import Function, OpError, mean
+from ._windows import add_windows, is_channels_last, new_array, output_size, pad, pair, tap
+
+__all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d", "max_pool1d"]
+
+
+class _Pooling(Function):
+    """What max and average pooling share: the geometry and the padded input."""
+
+    def __init__(self, kernel, stride, padding, dilation, out_size):
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+        self.dilation, self.out_size = dilation, out_size
+
+    def _padded(self, x, value):
+        """x padded with ``value``, in its own layout, with extra rows and columns
+        on the bottom/right for the last partial window of ``ceil_mode``."""
+        self.x_shape = x.shape
+        geometry = zip(x.shape[2:], self.kernel, self.stride, self.padding, self.dilation, self.out_size)
+        padding = tuple((before, max(after, (o - 1) * s + d * (k - 1) + 1 - n - before))
+                        for n, k, s, (before, after), d, o in geometry)
+        self.full_padding = padding
+        if not any(sum(padding, ())):
+            return x
+        return pad(x, padding, value, is_channels_last(x))
+
+    def _taps(self):
+        KH, KW = self.kernel
+        return [tap(i, j, self.stride, self.dilation, self.out_size) for i in range(KH) for j in range(KW)]
+
+    def _tiles(self, shape):
+        """Whether the windows cover the padded input exactly once (stride = kernel, no gaps)."""
+        return (self.stride == self.kernel and self.dilation == (1, 1)
+                and all(o * k == n for o, k, n in zip(self.out_size, self.kernel, shape[2:])))
+
+    def _zeros_like_input(self, xp, dtype):
+        """The zeros that backward's gradient lands on, in the padded input's layout."""
+        return new_array(xp, self.x.shape, dtype, is_channels_last(self.x))
+
+    def _crop(self, gx):
+        (top, _), (left, _) = self.full_padding
+        H, W = self.x_shape[2:]
+        return gx[:, :, top:top + H, left:left + W]
+
+
+class MaxPooling(_Pooling):
+    """y = the largest value of each window.
+
+    x (N, C, H, W) -> y (N, C, OH, OW).  The gradient of each output goes to
+    one input, the first maximum of its window in row-major order (as
+    PyTorch): after ReLU, windows of equal zeros are common, and sending
+    the gradient to all of them would multiply it.
+    """
+
+    def forward(self, x):
+        # padding with -inf, never 0, so that a padded pixel cannot win over negative inputs
+        self.x = self._padded(x, -math.inf)
+        xp = backend.get_array_module(x)
+        taps = self._taps()
+        y = xp.copy(self.x[taps[0]], order="K")
+        for t in taps[1:]:
+            xp.maximum(y, self.x[t], out=y)
+        self.y = y
+        return y
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        gx = self._zeros_like_input(xp, gy.dtype)
+        tiles = self._tiles(self.x.shape)
+        remaining = gy.copy()       # the gradient of windows whose maximum is not found yet
+        taps = self._taps()
+        for k, t in enumerate(taps):
+            share = remaining * (self.x[t] == self.y)
+            if tiles:
+                gx[t] = share
+            else:
+                gx[t] += share
+            if k + 1 < len(taps):
+                remaining -= share
+        return self._crop(gx)
+
+
+class AvgPooling(_Pooling):
+    """y = the mean of each window.
+
+    x (N, C, H, W) -> y (N, C, OH, OW).  The divisor counts the window's
+    pixels inside the input, plus its zero padding if ``count_include_pad``;
+    never the extra pixels a ``ceil_mode`` window hangs over the edge.
+    """
+
+    def __init__(self, kernel, stride, padding, out_size, count_include_pad):
+        super().__init__(kernel, stride, padding, (1, 1), out_size)
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        self.x = self._padded(x, 0.0)
+        taps = self._taps()
+        y = xp.copy(self.x[taps[0]], order="K")
+        for t in taps[1:]:
+            y += self.x[t]
+        self.divisor = self._divisor(xp, x.shape[2:], x.dtype)
+        y /= self.divisor
+        return y
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        g = gy / self.divisor
+        gx = self._zeros_like_input(xp, gy.dtype)
+        if self._tiles(self.x.shape):
+            for t in self._taps():
+                gx[t] = g
+        else:
+            KH, KW = self.kernel
+            add_windows(gx, xp.broadcast_to(g[:, :, None, None], (*g.shape[:2], KH, KW, *g.shape[2:])),
+                        self.stride, self.dilation)
+        return self._crop(gx)
+
+    def _divisor(self, xp, size, dtype):
+        """The (OH, OW) number of pixels each window averages over (as PyTorch counts them)."""
+        counts = []
+        for n, k, s, (p, _), o in zip(size, self.kernel, self.stride, self.padding, self.out_size):
+            start = [i * s - p for i in range(o)]
+            end = [min(b + k, n + p) for b in start]
+            if not self.count_include_pad:
+                start, end = [max(b, 0) for b in start], [min(e, n) for e in end]
+            counts.append([e - b for b, e in zip(start, end)])
+        rows, cols = (xp.asarray(c, dtype=dtype) for c in counts)
+        return rows[:, None] * cols[None, :]
+
+
+class AdaptiveAvgPooling(Function):
+    """y = the mean of each of OH x OW bins: x (N, C, H, W) -> y (N, C, OH, OW).
+
+    Bin (i, j) covers rows floor(i H/OH) to ceil((i+1) H/OH) - 1, and columns
+    likewise (PyTorch's bins; they overlap when OH does not divide H).
+    Averaging is linear, so the whole op is one matrix product with
+    M (OH*OW, H*W), M[(i, j), (h, w)] = [h in bin i][w in bin j] / bin size.
+    """
+
+    def __init__(self, out_size):
+        self.out_size = out_size
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        N, C, H, W = self.x_shape = x.shape
+        rows, cols = (_bin_matrix(xp, n, o, x.dtype) for n, o in zip((H, W), self.out_size))
+        self.M = (rows[:, None, :, None] * cols[None, :, None, :]).reshape(-1, H * W)
+        return (x.reshape(N * C, H * W) @ self.M.T).reshape(N, C, *self.out_size)
+
+    def backward(self, gy):
+        N, C = gy.shape[:2]
+        return (gy.reshape(N * C, -1) @ self.M).reshape(self.x_shape)
+
+
+def _bin_matrix(xp, size, out, dtype):
+    """(out, size): row i averages the pixels of bin i of an axis of ``size`` pixels."""
+    i = xp.arange(out)[:, None]
+    h = xp.arange(size)[None, :]
+    start, end = (i * size) // out, ((i + 1) * size + out - 1) // out
+    inside = (h >= start) & (h < end)
+    return (inside / (end - start)).astype(dtype)
+
+
+# --------------------------------------------------------------------------- #
+# Public functions: check arguments once, here
+# --------------------------------------------------------------------------- #
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Max pooling over KH x KW windows: x (N, C, H, W) -> (N, C, OH, OW).
+
+    ``stride`` defaults to the kernel size; padding (at most half the kernel)
+    adds -inf around x; ``ceil_mode`` keeps a last, partial window.
+    OH = (H + 2P - D(KH - 1) - 1) / SH + 1, rounded down (up with ceil_mode).
+    """
+    kernel, stride, padding, dilation, out = _pool_geometry("max_pool2d", x, kernel_size, stride, padding,
+                                                            dilation, ceil_mode)
+    return MaxPooling(kernel, stride, padding, dilation, out)(x)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Average pooling over KH x KW windows: x (N, C, H, W) -> (N, C, OH, OW).
+
+    As :func:`max_pool2d`, with zero padding; ``count_include_pad`` counts
+    the padding zeros in each window's divisor (PyTorch's default).
+    """
+    kernel, stride, padding, _, out = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1,
+                                                     ceil_mode)
+    return AvgPooling(kernel, stride, padding, out, count_include_pad)(x)
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    """Max pooling over time: x (N, C, L) -> (N, C, OL); ints as in :func:`max_pool2d`.
+
+    Kim (2014)'s max-over-time pooling is ``max_pool1d(x, L)``.
+    """
+    if len(x.shape) != 3:
+        raise OpError(f"max_pool1d: expected a 3-D input (N, C, L), got shape {tuple(x.shape)}")
+    if not all(isinstance(v, int) for v in (kernel_size, padding, 1 if stride is None else stride)):
+        raise OpError(f"max_pool1d: kernel_size, stride and padding must be ints, got "
+                      f"{kernel_size!r}, {stride!r}, {padding!r}")
+    N, C, L = x.shape
+    kernel, stride, padding, dilation, out = _window_geometry(
+        "max_pool1d", (1, L), (1, kernel_size), (1, kernel_size if stride is None else stride),
+        (0, padding), 1, ceil_mode)
+    return MaxPooling(kernel, stride, padding, dilation, out)(x.reshape(N, C, 1, L)).reshape(N, C, out[1])
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Average pooling to a fixed output size: x (N, C, H, W) -> (N, C, OH, OW).
+
+    ``output_size`` is an int or a pair (None keeps that input size), as in
+    PyTorch; AlexNet's and VGG's heads pool to 6x6 and 7x7 whatever the input.
+    """
+    _check_rank("adaptive_avg_pool2d", x)
+    size = x.shape[2:]
+    sizes = (output_size, output_size) if output_size is None or isinstance(output_size, int) else output_size
+    if len(sizes) != 2:
+        raise OpError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
+    out = tuple(n if o is None else o for n, o in zip(size, sizes))
+    if not all(isinstance(o, int) and o >= 1 for o in out):
+        raise OpError(f"adaptive_avg_pool2d: output_size must be positive ints, got {output_size!r}")
+    return AdaptiveAvgPooling(out)(x)
+
+
+def global_avg_pool2d(x):
+    """The mean of each channel: x (N, C, H, W) -> (N, C), as NIN's and GoogLeNet's heads."""
+    _check_rank("global_avg_pool2d", x)
+    return mean(x, axis=(2, 3))
+
+
+def _check_rank(op, x):
+    if len(x.shape) != 4:
+        raise OpError(f"{op}: expected a 4-D input (N, C, H, W), got shape {tuple(x.shape)}")
+
+
+def _pool_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode):
+    _check_rank(op, x)
+    return _window_geometry(op, x.shape[2:], kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def _window_geometry(op, size, kernel_size, stride, padding, dilation, ceil_mode):
+    kernel = pair(kernel_size, "kernel_size", op, 1)
+    stride = kernel if stride is None else pair(stride, "stride", op, 1)
+    padding = pair(padding, "padding", op, 0)
+    dilation = pair(dilation, "dilation", op, 1)
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(2 * p > s for p, s in zip(padding, span)):
+        raise OpError(f"{op}: padding {padding} must be at most half the kernel "
+                      f"{span[0]}x{span[1]} (kernel_size {kernel}, dilation {dilation})")
+    padding = tuple((p, p) for p in padding)
+    out = tuple(output_size(n, k, s, p, d, ceil_mode)
+                for n, k, s, p, d in zip(size, kernel, stride, padding, dilation))
+    if min(out) < 1:
+        padded = tuple(n + sum(p) for n, p in zip(size, padding))
+        raise OpError(f"{op}: kernel {span[0]}x{span[1]} is larger than the padded input "
+                      f"{padded[0]}x{padded[1]} (input {size[0]}x{size[1]}, padding {padding[0][0]}, "
+                      f"{padding[1][0]})")
+    return kernel, stride, padding, dilation, out
