@@ -27,7 +27,9 @@ class BatchNorm(Function):
         gx = inv_std / M * (M gxhat - sum(gxhat) - xhat * sum(gxhat * xhat))
         gweight = sum(gy * xhat),  gbias = sum(gy)
 
-    with every sum over the M values of a channel.
+    with every sum over the M values of a channel.  Like PyTorch, only x (kept
+    alive as an input anyway), mean and inv_std are saved, not an activation-sized
+    xhat: backward folds xhat into per-channel coefficients of x.
     """
 
     def __init__(self, running_mean, running_var, training, momentum, eps):
@@ -45,17 +47,15 @@ class BatchNorm(Function):
             var = xp.einsum("ncl,ncl->c", xc, xc) / M
             self._update_running_stats(mean, var * (M / (M - 1)))
         else:
+            mean = self.running_mean.astype(x.dtype, copy=False)
             var = self.running_var.astype(x.dtype, copy=False)
-            xc = x3 - self.running_mean.astype(x.dtype, copy=False)[:, None]
+            xc = x3 - mean[:, None]
+        self.x3, self.mean = x3, mean
         self.inv_std = 1 / xp.sqrt(var + self.eps)
-        # keep xc = x - mean rather than xhat = xc * inv_std: the per-channel inv_std
-        # folds into the coefficients below, saving a pass over the data
-        if (self.training and self.needs_input_grad[0]) or self.needs_input_grad[1]:
-            self.xc = xc
         self.scale = weight * self.inv_std
-        y = xc * self.scale[:, None]
-        y += bias[:, None]
-        return y.reshape(x.shape)
+        xc *= self.scale[:, None]       # y is written over x - mean: one buffer for both
+        xc += bias[:, None]
+        return xc.reshape(x.shape)
 
     def _update_running_stats(self, mean, unbiased_var):
         for running, batch in ((self.running_mean, mean), (self.running_var, unbiased_var)):
@@ -64,20 +64,23 @@ class BatchNorm(Function):
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
-        gy3 = gy.reshape(gy.shape[0], gy.shape[1], -1)
+        gy3 = gy.reshape(self.x3.shape)
         need_x, need_w, need_b = self.needs_input_grad
         batch_stats = need_x and self.training
-        gb = gy3.sum(axis=(0, 2)) if need_b or batch_stats else None
+        gb = gy3.sum(axis=(0, 2)) if need_b or need_w or batch_stats else None
         gw = None
         if need_w or batch_stats:
-            gw = xp.einsum("ncl,ncl->c", gy3, self.xc) * self.inv_std     # sum(gy * xhat)
+            # sum(gy * xhat) = inv_std * (sum(gy * x) - mean * sum(gy)), without forming x - mean
+            gw = (xp.einsum("ncl,ncl->c", gy3, self.x3) - self.mean * gb) * self.inv_std
         gx = None
         if batch_stats:
             # the closed form above with sum(gxhat) = weight * gb, sum(gxhat * xhat) = weight * gw:
-            # gx = weight * inv_std * (gy - gb / M - xhat * gw / M)
+            #   gx = weight * inv_std * (gy - gb / M - xhat * gw / M),
+            # where gb / M + xhat * gw / M = c1 * x + c0 per channel: one new array, three passes
             M = gy3.shape[0] * gy3.shape[2]
-            gx = self.xc * (self.inv_std * gw / M)[:, None]
-            gx += (gb / M)[:, None]
+            c1 = self.inv_std * gw / M
+            gx = self.x3 * c1[:, None]
+            gx += (gb / M - c1 * self.mean)[:, None]
             xp.subtract(gy3, gx, out=gx)
             gx *= self.scale[:, None]
         elif need_x:
