@@ -117,19 +117,18 @@ class LocalResponseNorm(Function):
 
     def forward(self, x):
         x3 = x.reshape(x.shape[0], x.shape[1], -1)
-        before, after = self.size // 2, (self.size - 1) // 2
-        s = self._window_sum(x3 * x3, before, after)
+        s = self._window_sum(x3 * x3, self.size // 2, (self.size - 1) // 2)
         s *= self.alpha / self.size
         s += self.k
-        y = x3 * s ** -self.beta
-        self.x3, self.s, self.y = x3, s, y
-        return y.reshape(x.shape)
+        self.x3, self.s = x3, s
+        self.s_pow = s ** -self.beta
+        self.y = x3 * self.s_pow
+        return self.y.reshape(x.shape)
 
     def backward(self, gy):
         gy3 = gy.reshape(self.x3.shape)
-        before, after = self.size // 2, (self.size - 1) // 2
-        back = self._window_sum(gy3 * self.y / self.s, after, before)
-        gx = gy3 * self.s ** -self.beta
+        back = self._window_sum(gy3 * self.y / self.s, (self.size - 1) // 2, self.size // 2)
+        gx = gy3 * self.s_pow
         gx -= (2 * self.alpha * self.beta / self.size) * self.x3 * back
         return gx.reshape(gy.shape)
 
