@@ -36,6 +36,15 @@ def test_batch_norm_gradcheck(device, shape, training, affine):
     assert minidl.gradcheck(fn, [x, *params])
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_gradcheck_of_weight_and_bias_alone(device, training):
+    x, mean, var, w, b = bn_inputs((3, 4, 2, 2))
+    x, mean, var = make(x, device), make(mean, device), make(var, device)
+    params = [make(w, device, requires_grad=True), make(b, device, requires_grad=True)]
+    assert minidl.gradcheck(
+        lambda w, b: F.batch_norm(x, mean.data.copy(), var.data.copy(), w, b, training=training), params)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("affine", [True, False])
 @pytest.mark.parametrize("training", [True, False])
