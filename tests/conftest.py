@@ -4,12 +4,16 @@
 ``tests/strict_backend.py`` (arrays that refuse NumPy, as CuPy's do); ``cuda``
 runs on CuPy and skips unless a GPU answers.
 """
+import os
+
 import numpy as np
 import pytest
 
 import minidl
 from minidl import backend
 from tests import strict_backend
+
+os.environ.setdefault("MINIDL_OFFLINE", "1")  # no test ever touches the network
 
 strict_backend.register()
 

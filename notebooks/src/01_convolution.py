@@ -1,0 +1,136 @@
+# %% [markdown]
+# # 1. Convolution, and why it is one matrix product
+#
+# This notebook teaches:
+# - how padding, stride and the kernel size decide the output size,
+#   `OH = floor((H + 2P - D(K-1) - 1) / S) + 1`;
+# - what a convolution does to a multi-channel input with F filters;
+# - how `im2col` rearranges the input so that the whole convolution is **one
+#   matrix product** (which is why BLAS on a CPU and cuBLAS on a GPU make CNNs fast);
+# - the Lab 01 demo, `nn.Conv2d(2, 5, kernel_size=3, padding=1)`.
+
+# %%
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import minidl
+import minidl.functional as F
+import minidl.nn as nn
+
+FAST = os.environ.get("MINIDL_FAST") == "1"
+minidl.manual_seed(0)
+
+# %% [markdown]
+# ## The 6x6 example of the slides
+# A 6x6 black-and-white image and a 3x3 filter that looks for a diagonal line.
+# Sliding the filter over every position where it fits gives a 4x4 map.
+
+# %%
+image = np.array([[1, 0, 0, 0, 0, 1],
+                  [0, 1, 0, 0, 1, 0],
+                  [0, 0, 1, 1, 0, 0],
+                  [1, 0, 0, 0, 1, 0],
+                  [0, 1, 0, 0, 1, 0],
+                  [0, 0, 1, 0, 1, 0]], dtype=np.float32)
+kernel = np.array([[1, -1, -1],
+                   [-1, 1, -1],
+                   [-1, -1, 1]], dtype=np.float32)
+
+# the definition, as loops: out[i, j] = sum over the window of image * kernel
+by_hand = np.array([[(image[i:i + 3, j:j + 3] * kernel).sum() for j in range(4)] for i in range(4)])
+
+x = minidl.tensor(image[None, None])          # N=1, C=1, H=6, W=6
+w = minidl.tensor(kernel[None, None])         # F=1, C=1, KH=3, KW=3
+y = F.conv2d(x, w)
+print("output shape:", y.shape)
+print(y.numpy()[0, 0])
+print("equal to the loops:", np.array_equal(y.numpy()[0, 0], by_hand))
+
+# %% [markdown]
+# ## Padding keeps the size, stride shrinks it
+# A 5x5 filter needs two rings of zeros to keep a 6x6 image 6x6 (a 7x7 filter
+# needs three). Stride 2 visits every other position.
+
+# %%
+def out_size(H, K, P=0, S=1, D=1):
+    return (H + 2 * P - D * (K - 1) - 1) // S + 1
+
+x = minidl.randn(1, 1, 6, 6)
+for K, P, S in [(3, 0, 1), (5, 2, 1), (7, 3, 1), (3, 1, 2)]:
+    y = F.conv2d(x, minidl.randn(1, 1, K, K), padding=P, stride=S)
+    print(f"K={K} P={P} S={S}: formula {out_size(6, K, P, S)}, conv2d gives {y.shape[-1]}")
+
+# %% [markdown]
+# ## Many channels in, F filters out
+# With C input channels each filter has C channels (C x K x K); F filters give
+# F activation maps, so the weight tensor is F x C x K x K.
+
+# %%
+x = minidl.randn(2, 3, 8, 8)        # N=2 images, C=3 channels
+w = minidl.randn(4, 3, 3, 3)        # F=4 filters of 3x3x3
+print("weight", w.shape, "-> output", F.conv2d(x, w, padding=1).shape)
+
+# %% [markdown]
+# ## Convolution as one matrix product: im2col
+# `im2col` copies every 3x3 window of the input into one column (one row per
+# (channel, kernel row, kernel column)); the filters become rows. One matrix
+# product then computes every output pixel of every filter at once.
+
+# %%
+x = minidl.tensor(np.arange(2 * 4 * 4, dtype=np.float32).reshape(1, 2, 4, 4))
+w = minidl.randn(3, 2, 3, 3)
+cols = F.im2col(x, (3, 3), stride=1, padding=1)       # (N, C*KH*KW, OH*OW)
+print("input", x.shape, "-> columns", cols.shape)
+
+plt.figure(figsize=(8, 4))
+plt.imshow(cols[0], cmap="viridis", aspect="auto")
+plt.xlabel("output position (oh, ow)")
+plt.ylabel("(channel, kernel row, kernel column)")
+plt.title("im2col of a 2x4x4 input, 3x3 windows, padding 1")
+plt.colorbar()
+plt.show()
+
+# %% [markdown]
+# Each column holds the 2 x 3 x 3 = 18 numbers one filter sees at one output
+# position (zeros where the window hangs over the padding). The filters,
+# flattened the same way, are the rows of a 3 x 18 matrix, and one product
+# gives all 3 x 16 outputs:
+
+# %%
+y_matrix = (w.numpy().reshape(3, -1) @ cols[0]).reshape(3, 4, 4)
+y_conv = F.conv2d(x, w, padding=1).numpy()[0]
+print("one matrix product equals conv2d:", np.allclose(y_matrix, y_conv, atol=1e-5))
+
+# %% [markdown]
+# `col2im` goes the other way, adding each column back onto the pixels it came
+# from: a pixel seen by k windows receives k values. That is exactly the
+# backward pass of im2col, which conv2d uses for the input's gradient.
+
+# %%
+counts = F.col2im(np.ones_like(cols), (4, 4), (3, 3), padding=1)
+print("how many 3x3 windows see each pixel of a 4x4 image (padding 1):")
+print(counts[0, 0].astype(int))
+
+# %% [markdown]
+# ## Lab 01: `nn.Conv2d(2, 5, kernel_size=3, padding=1)`
+# A layer holds its weight (F x C x K x K = 5 x 2 x 3 x 3) and bias (5); padding 1
+# keeps the 6x6 size.
+
+# %%
+conv = nn.Conv2d(2, 5, kernel_size=3, padding=1)
+x = minidl.rand(1, 2, 6, 6)
+y = conv(x)
+print(conv)
+print("weight", conv.weight.shape, "bias", conv.bias.shape)
+print("input", x.shape, "-> output", y.shape)
+
+# %% [markdown]
+# ## Exercises
+# 1. Change the 6x6 example's filter to detect the other diagonal. Where is the map largest?
+# 2. With stride 2 and padding 1, what size does a 7x7 input become under a 3x3 filter?
+#    Check the formula with `F.conv2d`.
+# 3. How many columns does im2col make for a batch of 64 MNIST images (1x28x28) with a
+#    5x5 kernel and padding 2? How many numbers is that, compared with the images?
+# 4. Write the convolution of a 1x1 kernel as a matrix product without im2col.
