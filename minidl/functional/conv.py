@@ -120,8 +120,7 @@ class Convolution(Function):
         self.x_shape, self.kernel, self.has_bias = x.shape, (KH, KW), b is not None
         self.out_size = OH, OW = [output_size(n, k, s, p, d) for n, k, s, p, d in
                                   zip((H, W_in), self.kernel, self.stride, self.padding, self.dilation)]
-        # channels last when one pixel's channels (in a group) outnumber a row's pixels
-        self.channels_last = Cg >= OW
+        self.channels_last = _channels_last(Cg, OW)
         self.pointwise = self.kernel == (1, 1) and self.stride == (1, 1) and not any(sum(self.padding, ()))
         self.x = self._padded(x)
         # the filters as columns, each flattened in the (i, j, c) order of A's columns
@@ -194,6 +193,11 @@ class Convolution(Function):
     def _buffer(self, xp):
         rows = self._chunk_size() * math.prod(self.out_size)
         return xp.empty(rows * self.x_shape[1] * math.prod(self.kernel), dtype=self.x.dtype)
+
+
+def _channels_last(channels, width):
+    """The layout whose copies move longer runs: the C/G channels of a pixel, or a row of OW pixels."""
+    return channels >= width
 
 
 def _matrices(a, group, rows, cols, channels_last, out=None):
