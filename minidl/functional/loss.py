@@ -37,8 +37,8 @@ def _unreduce(gy, reduction, count, shape):
     return xp.broadcast_to(gy / count if reduction == "mean" else gy, shape)
 
 
-class TargetNLL(Function):
-    """l = -sum_c Q_c y_c along the class axis 1, y = log_softmax(x) (or x itself for NLL).
+class CrossEntropy(Function):
+    """l = -sum_c Q_c y_c along the class axis 1, y = log_softmax(x) (x itself for NLL, from_logits=False).
 
     x: (N, C, *), Q: (N, C, *) constant target weights -> l: (N, *), then reduced.
     gx = -Q gl for log-probabilities; through the log-softmax it becomes
@@ -131,7 +131,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """
     _check_reduction("cross_entropy", reduction)
     Q, count = _target_weights("cross_entropy", input, target, weight, ignore_index, label_smoothing)
-    return TargetNLL(Q, reduction, count, from_logits=True)(input)
+    return CrossEntropy(Q, reduction, count, from_logits=True)(input)
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -142,7 +142,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         raise OpError(f"nll_loss: target must hold class indices (integers), got "
                       f"{getattr(t, 'dtype', type(t).__name__)}")
     Q, count = _target_weights("nll_loss", input, target, weight, ignore_index, 0.0)
-    return TargetNLL(Q, reduction, count, from_logits=False)(input)
+    return CrossEntropy(Q, reduction, count, from_logits=False)(input)
 
 
 class MSELoss(Function):
