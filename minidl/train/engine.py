@@ -49,8 +49,9 @@ def _progress_bar(loader, desc, enabled):
     from tqdm.auto import tqdm   # imported here: tqdm.auto picks the notebook widget inside Jupyter
     # tqdm.auto calls iter() on what it wraps as soon as it is built, and again when iterated: given
     # the loader itself, it would start two epochs and draw two shuffles.  So it gets one iterator.
-    return tqdm(iter(loader), desc=desc, total=len(loader), disable=not enabled, leave=False,
-                unit="batch", dynamic_ncols=True)
+    # disable=None hides the bar where the output is no terminal (a log file), but not in notebooks.
+    return tqdm(iter(loader), desc=desc, total=len(loader), disable=None if enabled else True,
+                leave=False, unit="batch", dynamic_ncols=True)
 
 
 def _run(model, loader, loss, metrics, device, optimizer, desc, progress):
@@ -78,7 +79,8 @@ def _run(model, loader, loss, metrics, device, optimizer, desc, progress):
         for name, fn in metrics.items():
             totals[name] += fn(output, y) * n
         if progress:
-            shown = {name: f"{total / count:.4g}" for name, total in totals.items()}
+            shown = {name: f"{100 * total / count:.2f}%" for name, total in totals.items()}
+            shown["loss"] = f"{totals['loss'] / count:.4f}"
             if optimizer is not None:
                 shown["lr"] = f"{optimizer.param_groups[0]['lr']:.3g}"
             shown["img/s"] = f"{count / (time.perf_counter() - start):.0f}"
