@@ -109,6 +109,7 @@ class _ConvNd(Module):
 class Conv2d(_ConvNd):
     """2-D convolution: x (N, C, H, W) -> y (N, F, OH, OW), OH = (H + 2P - D(KH - 1) - 1) // S + 1.
 
+    >>> import minidl
     >>> conv = Conv2d(2, 5, kernel_size=3, padding=1)
     >>> conv(minidl.rand(1, 2, 6, 6)).shape
     (1, 5, 6, 6)
