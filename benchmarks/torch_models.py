@@ -14,12 +14,13 @@ __all__ = ["build", "MODELS"]
 
 
 def lenet5(num_classes=10):
-    """conv 1->6 5x5 pad 2, ReLU, maxpool 2, conv 6->16 5x5, ReLU, maxpool 2, 400->120->84->10."""
+    """conv 1->6 5x5 pad 2, ReLU, maxpool 2, conv 6->16 5x5, ReLU, maxpool 2, conv 16->120 5x5 (C5, on
+    5x5 maps the same as a linear 400->120), ReLU, 120->84, ReLU, 84->10."""
     return nn.Sequential(OrderedDict([
         ("c1", nn.Conv2d(1, 6, 5, padding=2)), ("act1", nn.ReLU()), ("s2", nn.MaxPool2d(2)),
         ("c3", nn.Conv2d(6, 16, 5)), ("act3", nn.ReLU()), ("s4", nn.MaxPool2d(2)),
+        ("c5", nn.Conv2d(16, 120, 5)), ("act5", nn.ReLU()),
         ("flatten", nn.Flatten()),
-        ("c5", nn.Linear(400, 120)), ("act5", nn.ReLU()),
         ("f6", nn.Linear(120, 84)), ("act6", nn.ReLU()),
         ("out", nn.Linear(84, num_classes)),
     ]))

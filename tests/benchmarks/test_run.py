@@ -92,3 +92,12 @@ def test_breakdown_charges_each_layer_type_and_restores_the_functions():
     total = sum(c["forward"] + c["backward"] for c in categories.values())
     assert total == pytest.approx(result["phases"]["forward"] + result["phases"]["backward"])
     assert "| conv |" in breakdown.markdown(result)
+
+
+@pytest.mark.parametrize("name", ["lenet5", "mnist_convnet", "vgg_cifar", "resnet18_cifar"])
+def test_torch_twins_have_the_minidl_models_parameters(name):
+    pytest.importorskip("torch")
+    import minidl.models
+    from benchmarks import torch_models
+    # load_state_dict(strict=True) underneath: any missing, extra or reshaped tensor raises
+    minidl.models.from_torch(torch_models.build(name), minidl.models.get(name, num_classes=10))
