@@ -143,6 +143,18 @@ def assert_parity(model, torch_model, x, rtol, device="cpu", train_outputs=False
     Tolerances are relative: float64 to ``rtol=1e-10``, float32 to ``1e-4``.
     """
     torch = pytest.importorskip("torch")
+    # On the small shared machines that run the suite, torch's thread pool spinning beside
+    # NumPy's BLAS makes these small passes several times slower than one thread.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _check_parity(model, torch_model, x, rtol, device, train_outputs)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _check_parity(model, torch_model, x, rtol, device, train_outputs):
+    import torch
     torch_model = torch_model.to(dtype=getattr(torch, np.dtype(x.dtype).name))
     model.to(device)
     randomize_batch_norm(torch_model)

@@ -18,7 +18,8 @@ def _input(shape, dtype=np.float64, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
-def test_resnet20_forward_backward(device):
+@pytest.mark.parametrize("device", ["strict", pytest.param("cuda", marks=pytest.mark.gpu)])
+def test_resnet20_forward_backward(device):      # the CPU runs in the parity tests
     model = get("resnet20").to(device)
     out = model(make(_input((2, 3, 16, 16)), device, dtype=np.float32))
     assert out.shape == (2, 10)
@@ -31,7 +32,7 @@ def test_matches_torch(name, residual):
     from tests.models import torch_resnets
     with default_dtype(np.float64):
         model = get(name)
-    assert_parity(model, torch_resnets.CifarResNet(20, residual=residual), _input((2, 3, 16, 16)),
+    assert_parity(model, torch_resnets.CifarResNet(20, residual=residual), _input((2, 3, 8, 8)),
                   rtol=1e-10, train_outputs=True)
 
 
@@ -40,7 +41,7 @@ def test_resnet110_matches_torch():
     from tests.models import torch_resnets
     with default_dtype(np.float64):
         model = get("resnet110")
-    assert_parity(model, torch_resnets.CifarResNet(110), _input((2, 3, 16, 16)), rtol=1e-10,
+    assert_parity(model, torch_resnets.CifarResNet(110), _input((2, 3, 8, 8)), rtol=1e-10,
                   train_outputs=True)
 
 

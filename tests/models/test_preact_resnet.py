@@ -14,34 +14,30 @@ from tests.conftest import make
 from tests.models.common import assert_parity, default_dtype
 
 IMAGENET_WIDTHS = (64, 128, 256, 512)
+NOT_CPU = ["strict", pytest.param("cuda", marks=pytest.mark.gpu)]   # the CPU runs in the parity tests
 
 
 def _input(shape, dtype=np.float64, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
-def test_preact_resnet18_forward_backward(device):
-    model = get("preact_resnet18", num_classes=10).to(device)
-    out = model(make(_input((2, 3, 32, 32)), device, dtype=np.float32))
+@pytest.mark.parametrize("device", NOT_CPU)
+def test_preact_resnet164_forward_backward(device):
+    model = get("preact_resnet164").to(device)
+    out = model(make(_input((2, 3, 8, 8)), device, dtype=np.float32))
     assert out.shape == (2, 10)
     out.sum().backward()
     assert [name for name, p in model.named_parameters() if p.grad is None] == []
 
 
-def test_preact_resnet18_matches_torch():
+@pytest.mark.parametrize("name, block", [("preact_resnet110", "PreActBasicBlock"),
+                                         ("preact_resnet164", "PreActBottleneck")])
+def test_cifar_preact_resnets_match_torch(name, block):
     from tests.models import torch_resnets
     with default_dtype(np.float64):
-        model = get("preact_resnet18")
-    theirs = torch_resnets.PreActResNet(torch_resnets.PreActBasicBlock, [2, 2, 2, 2], IMAGENET_WIDTHS, 1000)
-    assert_parity(model, theirs, _input((2, 3, 32, 32)), rtol=1e-10, train_outputs=True)
-
-
-def test_cifar_bottleneck_matches_torch():
-    from tests.models import torch_resnets
-    with default_dtype(np.float64):
-        model = PreActResNet(PreActBottleneck, [2, 1, 1], (16, 32, 64), num_classes=10, stem="cifar")
-    theirs = torch_resnets.PreActResNet(torch_resnets.PreActBottleneck, [2, 1, 1], (16, 32, 64), 10)
-    assert_parity(model, theirs, _input((2, 3, 16, 16)), rtol=1e-10, train_outputs=True)
+        model = get(name)
+    theirs = torch_resnets.PreActResNet(getattr(torch_resnets, block), [18, 18, 18], (16, 32, 64), 10)
+    assert_parity(model, theirs, _input((2, 3, 8, 8)), rtol=1e-10, train_outputs=True)
 
 
 def test_wrn_16_4_matches_torch():
@@ -50,7 +46,7 @@ def test_wrn_16_4_matches_torch():
         model = get("wrn_16_4")
     theirs = torch_resnets.PreActResNet(torch_resnets.PreActBasicBlock, [2, 2, 2], (64, 128, 256), 10,
                                         stage_name="block")
-    assert_parity(model, theirs, _input((2, 3, 8, 8)), rtol=1e-10, train_outputs=True)
+    assert_parity(model, theirs, _input((2, 3, 8, 8)), rtol=1e-10)
 
 
 def test_wide_resnet_matches_torch_in_float32():
@@ -62,17 +58,14 @@ def test_wide_resnet_matches_torch_in_float32():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, block, layers, widths, num_classes", [
-    ("preact_resnet50", "PreActBottleneck", [3, 4, 6, 3], IMAGENET_WIDTHS, 1000),
-    ("preact_resnet164", "PreActBottleneck", [18, 18, 18], (16, 32, 64), 10),
-    ("preact_resnet110", "PreActBasicBlock", [18, 18, 18], (16, 32, 64), 10),
-])
-def test_deep_preact_resnets_match_torch(name, block, layers, widths, num_classes):
+@pytest.mark.parametrize("name, block, layers", [("preact_resnet18", "PreActBasicBlock", [2, 2, 2, 2]),
+                                                 ("preact_resnet50", "PreActBottleneck", [3, 4, 6, 3])])
+def test_imagenet_preact_resnets_match_torch(name, block, layers):
     from tests.models import torch_resnets
     with default_dtype(np.float64):
         model = get(name)
-    theirs = torch_resnets.PreActResNet(getattr(torch_resnets, block), layers, widths, num_classes)
-    assert_parity(model, theirs, _input((1, 3, 32, 32)), rtol=1e-10, train_outputs=True)
+    theirs = torch_resnets.PreActResNet(getattr(torch_resnets, block), layers, IMAGENET_WIDTHS, 1000)
+    assert_parity(model, theirs, _input((2, 3, 64, 64)), rtol=1e-10, train_outputs=True)
 
 
 def test_wide_resnet_dropout_sits_between_the_convolutions_and_is_off_in_eval():
@@ -83,6 +76,18 @@ def test_wide_resnet_dropout_sits_between_the_convolutions_and_is_off_in_eval():
     x = make(_input((2, 3, 8, 8)), dtype=np.float32)
     with minidl.no_grad():
         np.testing.assert_allclose(dropping.eval()(x).numpy(), plain.eval()(x).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("block, in_channels", [(PreActBasicBlock, 16), (PreActBottleneck, 64)])
+def test_drop_path_is_the_identity_in_eval_mode_and_drops_branches_in_training(block, in_channels):
+    dropping, plain = block(in_channels, 16, drop_path=0.5), block(in_channels, 16)
+    plain.load_state_dict(dropping.state_dict())
+    x = make(_input((32, in_channels, 4, 4)), dtype=np.float32)
+    with minidl.no_grad():
+        np.testing.assert_allclose(dropping.eval()(x).numpy(), plain.eval()(x).numpy(), rtol=1e-6)
+        out = dropping.train()(x).numpy()
+    dropped = [np.array_equal(o, xi) for o, xi in zip(out, x.numpy())]     # x + 0: the identity path
+    assert 0 < sum(dropped) < len(dropped)
 
 
 def test_drop_path_rates_rise_linearly_over_the_blocks():
