@@ -24,7 +24,7 @@ import numpy as np
 import minidl
 
 # The defaults of `train`: LeNet-5 reaches 97.5% on the bundled MNIST subset with them in about a minute.
-DEFAULTS = {"epochs": 20, "batch_size": 64, "lr": 0.05, "momentum": 0.9, "schedule": "step:5:0.5"}
+DEFAULTS = {"epochs": 15, "batch_size": 64, "lr": 0.05, "momentum": 0.9, "schedule": "cosine"}
 # `bench` runs the benchmarks of the source tree, which an installed package does not carry.
 BENCHMARK_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 

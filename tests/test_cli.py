@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import minidl
+import minidl.train
 from minidl import cli, nn
 from minidl.models import registry
 
@@ -109,7 +110,18 @@ def test_train_writes_the_run(tmp_path, capsys, tiny_model):
 def test_resume_continues_an_interrupted_run_bit_for_bit(tmp_path, tiny_model, monkeypatch):
     monkeypatch.setattr(cli, "_write_figures", lambda *args: None)      # not what this test is about
     _train(tmp_path / "whole")
-    _train(tmp_path / "split", "--epochs", "1")         # the run killed after its first epoch
+
+    class KilledAfterTheFirstCheckpoint(minidl.train.Checkpoint):
+        def __call__(self, state):
+            super().__call__(state)
+            if state.epoch == 1:
+                raise KeyboardInterrupt("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(minidl.train, "Checkpoint", KilledAfterTheFirstCheckpoint)
+        with pytest.raises(KeyboardInterrupt):
+            _train(tmp_path / "split")
+    assert minidl.load(tmp_path / "split" / "checkpoint.npz")["epoch"] == 1
     minidl.manual_seed(99)
     _train(tmp_path / "split", "--resume")
     whole = minidl.load(tmp_path / "whole" / "checkpoint.npz")
