@@ -104,14 +104,22 @@ def test_parameter_count_matches_reference(name, options, key, no_random_draws):
 # The three models whose summary the course shows; they run at full size in the default suite.
 SUMMARY_CASES = {"vgg16", "resnet50", "googlenet_tv"}
 
+# Where minidl computes the same function with fewer multiply-accumulates than the reference counts.
+FEWER_MACS = {
+    "kim_cnn_multichannel_MR": "the shared filters run once on the sum of the two embedding channels, "
+                               "which equals running them on each channel and adding, in half the MACs",
+}
+
 
 def _stage_cases():
-    table = all_references()
+    table, seen = all_references(), set()
     for name, options, key in CASES:
         entry = table.get(key, {})
         if "stage_shapes" not in entry:
             continue
-        heavy = entry["macs"] > CHEAP_MACS and key not in SUMMARY_CASES
+        repeat = key in seen              # another builder (or option) reaching a checked reference
+        seen.add(key)
+        heavy = (entry["macs"] > CHEAP_MACS or repeat) and key not in SUMMARY_CASES
         yield pytest.param(name, options, key, id=_case_id((name, options, key)),
                            marks=[pytest.mark.slow] if heavy else [])
 
@@ -144,5 +152,5 @@ def test_reference_pass_matches_stage_shapes_output_and_summary(name, options, k
     assert {stage: shapes.get(stage) for stage in expected} == expected
     assert shapes[""] == entry["output_shape"]
     assert table.total_params == entry["params"]
-    if not key.endswith("_aux"):
+    if not key.endswith("_aux") and key not in FEWER_MACS:
         assert table.total_macs == entry["macs"]
