@@ -105,9 +105,15 @@ def _check_fit(model, dataset, args):
 
 
 def _write_figures(model, test_set, test_loader, history, out, device):
-    """The curves, the confusion matrix and the first 32 misclassified test images, as PNGs."""
+    """The curves, the confusion matrix and the first 32 misclassified test images, as PNGs; returns
+    their file names (none without matplotlib, an optional dependency)."""
     from minidl import train as training
     from minidl.data import get_batch
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("no figures: matplotlib is not installed (pip install matplotlib)")
+        return []
     training.plot_history(history, out / "curves.png")
     predictions, targets = training.predict(model, test_loader, device)
     classes = test_set.classes
@@ -117,6 +123,7 @@ def _write_figures(model, test_set, test_loader, history, out, device):
     images = get_batch(test_set, wrong)[0] if len(wrong) else np.zeros((0, *np.shape(test_set[0][0])))
     training.plot_misclassified(images, targets[wrong], predictions[wrong], out / "misclassified.png",
                                 classes)
+    return ["curves.png", "confusion.png", "misclassified.png"]
 
 
 def train(args):
@@ -168,9 +175,8 @@ def train(args):
     last = history[-1]
     print(f"test accuracy {100 * last['val_acc']:.2f}% (top-5 {100 * last['val_top5']:.2f}%, "
           f"loss {last['val_loss']:.4f}) after {last['epoch']} epochs; {time.perf_counter() - start:.1f} s")
-    _write_figures(model, test_set, test_loader, history, out, device)
-    print(f"wrote {out}/: checkpoint.npz, history.json, config.json, curves.png, confusion.png, "
-          "misclassified.png")
+    figures = _write_figures(model, test_set, test_loader, history, out, device)
+    print(f"wrote {out}/: " + ", ".join(["checkpoint.npz", "history.json", "config.json", *figures]))
 
 
 # --------------------------------------------------------------------------- #

@@ -108,7 +108,7 @@ def test_train_writes_the_run(tmp_path, capsys, tiny_model):
 
 
 def test_resume_continues_an_interrupted_run_bit_for_bit(tmp_path, tiny_model, monkeypatch):
-    monkeypatch.setattr(cli, "_write_figures", lambda *args: None)      # not what this test is about
+    monkeypatch.setattr(cli, "_write_figures", lambda *args: [])      # not what this test is about
     _train(tmp_path / "whole")
 
     class KilledAfterTheFirstCheckpoint(minidl.train.Checkpoint):
@@ -133,7 +133,7 @@ def test_resume_continues_an_interrupted_run_bit_for_bit(tmp_path, tiny_model, m
 
 
 def test_resume_without_a_checkpoint_starts_afresh(tmp_path, capsys, tiny_model, monkeypatch):
-    monkeypatch.setattr(cli, "_write_figures", lambda *args: None)
+    monkeypatch.setattr(cli, "_write_figures", lambda *args: [])
     _train(tmp_path, "--epochs", "1", "--resume")
     assert "no checkpoint at" in capsys.readouterr().out
     assert minidl.load(tmp_path / "checkpoint.npz")["epoch"] == 1

@@ -57,7 +57,7 @@ def plot_confusion_matrix(matrix, path=None, class_names=None):
     matrix = np.asarray(matrix)
     n = matrix.shape[0]
     names = [str(c) for c in (class_names if class_names is not None else range(n))]
-    size = max(4.0, 0.45 * n + 2)
+    size = min(max(4.0, 0.45 * n + 2), 14.0)
     fig = _figure(size + 1, size)
     ax = fig.subplots()
     image = ax.imshow(matrix, cmap="Blues")
