@@ -126,8 +126,29 @@ def _write_figures(model, test_set, test_loader, history, out, device):
     return ["curves.png", "confusion.png", "misclassified.png"]
 
 
+def _blas_threads(parser, threads):
+    """A context in which NumPy's BLAS uses at most ``threads`` threads (no limit for None).
+
+    BLAS reads its thread count when NumPy is imported, which ``python -m
+    minidl`` has done before any flag is read, so the limit is set with
+    threadpoolctl (the way scikit-learn does it).
+    """
+    if threads is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        parser.error("--threads needs threadpoolctl (pip install threadpoolctl)")
+    return threadpool_limits(threads, user_api="blas")
+
+
 def train(args):
     """Train a model of the zoo on a dataset; write the checkpoint, history and figures to --out."""
+    with _blas_threads(args.parser, args.threads):
+        _train(args)
+
+
+def _train(args):
     from minidl import data, models
     from minidl import train as training
     from minidl.train import recipes
@@ -357,6 +378,9 @@ def _add_train_parser(sub):
                    help="random shifts of the training images, and left-right flips of colour ones "
                         "(default on; --no-augment turns it off)")
     p.add_argument("--device", default="cpu", metavar="DEVICE", help="cpu, cuda or cuda:N (default cpu)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="BLAS threads on the CPU (default: BLAS's own choice, usually one per core; 1 is "
+                        "often faster for small networks and on a busy machine)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     p.add_argument("--out", metavar="DIR", help="output directory (default runs/MODEL-DATASET)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out, if any")

@@ -215,3 +215,16 @@ def test_bench_passes_its_arguments_through(capfd):
 def test_demo_still_runs(capsys):
     cli.main(["demo", "--steps", "20"])
     assert capsys.readouterr().out.startswith("step    0  loss")
+
+
+def test_threads_limits_blas_during_the_run_only(tmp_path, tiny_model, monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+
+    before, during = blas_threads(), []
+    monkeypatch.setattr(cli, "_write_figures", lambda *args: during.extend(blas_threads()) or [])
+    _train(tmp_path, "--epochs", "1", "--threads", "1")
+    assert during and set(during) == {1}
+    assert blas_threads() == before
