@@ -11,17 +11,15 @@ A wrong model, dataset, device or flag ends with a one-line error and exit code 
 """
 import argparse
 import contextlib
-import difflib
 import fnmatch
-import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 import minidl
+from minidl.train.command import UsageError, unknown
 
 # The defaults of `train`: LeNet-5 reaches 97.5% on the bundled MNIST subset with them in about a minute.
 DEFAULTS = {"epochs": 15, "batch_size": 64, "lr": 0.05, "momentum": 0.9, "schedule": "cosine"}
@@ -29,22 +27,9 @@ DEFAULTS = {"epochs": 15, "batch_size": 64, "lr": 0.05, "momentum": 0.9, "schedu
 BENCHMARK_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 
 
-def _fail(parser, what, value, valid, what_failed=None):
+def _fail(parser, what, value, valid, message=None):
     """End with argparse's usage line and one error line naming the valid choices."""
-    close = difflib.get_close_matches(value, valid, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    parser.error(f"{what_failed or f'unknown {what} {value!r}'}{hint}; valid {what}s: {', '.join(valid)}")
-
-
-def _device(parser, spec):
-    """The device ``spec`` names, or a one-line error when it is unknown or absent."""
-    try:
-        dev = minidl.backend.device(spec)
-    except ValueError:
-        _fail(parser, "device", spec, ["cpu", "cuda", "cuda:N"])
-    if dev.type == "cuda" and not minidl.cuda.is_available():
-        parser.error("no CUDA device is available")
-    return dev
+    parser.error(unknown(what, value, valid, message))
 
 
 def _shape(text):
@@ -89,115 +74,15 @@ def demo(args):
 
 
 # --------------------------------------------------------------------------- #
-# train
+# train (the work is in minidl/train/command.py)
 # --------------------------------------------------------------------------- #
-def _check_fit(model, dataset, args):
-    """One sample through the model first, so that a model that cannot read the dataset's images
-    says so in one line instead of failing inside the first epoch."""
-    x = minidl.tensor(dataset[0][0][None]).to(next(model.parameters()).device)
-    try:
-        with minidl.no_grad():
-            model.eval()(x)
-    except (minidl.autograd.OpError, ValueError) as error:
-        args.parser.error(f"model {args.model} cannot read the {args.dataset} images of shape "
-                          f"{tuple(x.shape[1:])}: {error}")
-    model.train()
-
-
-def _write_figures(model, test_set, test_loader, history, out, device):
-    """The curves, the confusion matrix and the first 32 misclassified test images, as PNGs; returns
-    their file names (none without matplotlib, an optional dependency)."""
-    from minidl import train as training
-    from minidl.data import get_batch
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("no figures: matplotlib is not installed (pip install matplotlib)")
-        return []
-    training.plot_history(history, out / "curves.png")
-    predictions, targets = training.predict(model, test_loader, device)
-    classes = test_set.classes
-    matrix = training.confusion_matrix(predictions, targets, len(classes))
-    training.plot_confusion_matrix(matrix, out / "confusion.png", classes)
-    wrong = np.flatnonzero(predictions != targets)[:32]
-    images = get_batch(test_set, wrong)[0] if len(wrong) else np.zeros((0, *np.shape(test_set[0][0])))
-    training.plot_misclassified(images, targets[wrong], predictions[wrong], out / "misclassified.png",
-                                classes)
-    return ["curves.png", "confusion.png", "misclassified.png"]
-
-
-def _blas_threads(parser, threads):
-    """A context in which NumPy's BLAS uses at most ``threads`` threads (no limit for None).
-
-    BLAS reads its thread count when NumPy is imported, which ``python -m
-    minidl`` has done before any flag is read, so the limit is set with
-    threadpoolctl (the way scikit-learn does it).
-    """
-    if threads is None:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        parser.error("--threads needs threadpoolctl (pip install threadpoolctl)")
-    return threadpool_limits(threads, user_api="blas")
-
-
 def train(args):
     """Train a model of the zoo on a dataset; write the checkpoint, history and figures to --out."""
-    with _blas_threads(args.parser, args.threads):
-        _train(args)
-
-
-def _train(args):
-    from minidl import data, models
-    from minidl import train as training
-    from minidl.train import recipes
-    parser = args.parser
-    if args.model not in models.list_models():
-        _fail(parser, "model", args.model, models.list_models())
-    if args.dataset not in data.list_datasets():
-        _fail(parser, "dataset", args.dataset, data.list_datasets())
-    device = _device(parser, args.device)
-    start = time.perf_counter()
-    minidl.manual_seed(args.seed)
+    from minidl.train.command import run
     try:
-        options = {"size": args.image_size} if args.dataset == "image-folder" and args.image_size else {}
-        train_set, test_set, line = recipes.load_datasets(args.dataset, args.data_dir, args.download,
-                                                          args.augment, **options)
-    except data.DatasetError as error:
-        parser.error(str(error).splitlines()[0])
-    print(line)
-    train_loader = data.DataLoader(train_set, args.batch_size, shuffle=True, device=device)
-    test_loader = data.DataLoader(test_set, 500, device=device)
-    model = models.get(args.model, num_classes=len(train_set.classes)).to(device)
-    _check_fit(model, train_set, args)
-    optimizer = recipes.make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum,
-                                       args.weight_decay)
-    scheduler = recipes.make_scheduler(args.schedule, optimizer, args.epochs)
-
-    out = Path(args.out or f"runs/{args.model}-{args.dataset}")
-    out.mkdir(parents=True, exist_ok=True)
-    checkpoint = out / "checkpoint.npz"
-    history = None
-    if args.resume and checkpoint.exists():
-        history = training.load_checkpoint(checkpoint, model, optimizer, scheduler, train_loader)
-        print(f"resuming {checkpoint} after epoch {len(history)}")
-    elif args.resume:
-        print(f"no checkpoint at {checkpoint}: starting from epoch 1")
-    (out / "config.json").write_text(json.dumps(
-        {k: v for k, v in vars(args).items() if k not in ("func", "parser")}, indent=1) + "\n")
-    print(f"training {args.model} ({minidl.count_parameters(model):,} parameters) on {device} "
-          f"for {args.epochs} epochs")
-    history = training.fit(model, train_loader, test_loader, optimizer, scheduler, args.epochs, device,
-                           callbacks=[training.Checkpoint(checkpoint, out / "history.json")],
-                           history=history, progress=not args.quiet)
-    if not history:
-        parser.error(f"--epochs {args.epochs}: nothing to train")
-    last = history[-1]
-    print(f"test accuracy {100 * last['val_acc']:.2f}% (top-5 {100 * last['val_top5']:.2f}%, "
-          f"loss {last['val_loss']:.4f}) after {last['epoch']} epochs; {time.perf_counter() - start:.1f} s")
-    figures = _write_figures(model, test_set, test_loader, history, out, device)
-    print(f"wrote {out}/: " + ", ".join(["checkpoint.npz", "history.json", "config.json", *figures]))
+        run(args)
+    except UsageError as error:
+        args.parser.error(str(error))
 
 
 # --------------------------------------------------------------------------- #
@@ -230,7 +115,7 @@ def list_zoo(args):
     if args.patterns:
         for pattern in args.patterns:
             if not fnmatch.filter(names, pattern):
-                _fail(args.parser, "model", pattern, names, what_failed=f"no model matches {pattern!r}")
+                _fail(args.parser, "model", pattern, names, f"no model matches {pattern!r}")
         names = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in args.patterns)]
     width = max(map(len, names))
     print(f"{'model':<{width}}  {'parameters':>13}")

@@ -8,6 +8,7 @@ import pytest
 import minidl
 import minidl.train
 from minidl import cli, nn
+from minidl.train import command
 from minidl.models import registry
 
 
@@ -108,7 +109,7 @@ def test_train_writes_the_run(tmp_path, capsys, tiny_model):
 
 
 def test_resume_continues_an_interrupted_run_bit_for_bit(tmp_path, tiny_model, monkeypatch):
-    monkeypatch.setattr(cli, "_write_figures", lambda *args: [])      # not what this test is about
+    monkeypatch.setattr(command, "write_figures", lambda *args: [])      # not what this test is about
     _train(tmp_path / "whole")
 
     class KilledAfterTheFirstCheckpoint(minidl.train.Checkpoint):
@@ -118,7 +119,7 @@ def test_resume_continues_an_interrupted_run_bit_for_bit(tmp_path, tiny_model, m
                 raise KeyboardInterrupt("killed")
 
     with monkeypatch.context() as patch:
-        patch.setattr(minidl.train, "Checkpoint", KilledAfterTheFirstCheckpoint)
+        patch.setattr(command, "Checkpoint", KilledAfterTheFirstCheckpoint)
         with pytest.raises(KeyboardInterrupt):
             _train(tmp_path / "split")
     assert minidl.load(tmp_path / "split" / "checkpoint.npz")["epoch"] == 1
@@ -133,7 +134,7 @@ def test_resume_continues_an_interrupted_run_bit_for_bit(tmp_path, tiny_model, m
 
 
 def test_resume_without_a_checkpoint_starts_afresh(tmp_path, capsys, tiny_model, monkeypatch):
-    monkeypatch.setattr(cli, "_write_figures", lambda *args: [])
+    monkeypatch.setattr(command, "write_figures", lambda *args: [])
     _train(tmp_path, "--epochs", "1", "--resume")
     assert "no checkpoint at" in capsys.readouterr().out
     assert minidl.load(tmp_path / "checkpoint.npz")["epoch"] == 1
@@ -224,7 +225,7 @@ def test_threads_limits_blas_during_the_run_only(tmp_path, tiny_model, monkeypat
         return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
 
     before, during = blas_threads(), []
-    monkeypatch.setattr(cli, "_write_figures", lambda *args: during.extend(blas_threads()) or [])
+    monkeypatch.setattr(command, "write_figures", lambda *args: during.extend(blas_threads()) or [])
     _train(tmp_path, "--epochs", "1", "--threads", "1")
     assert during and set(during) == {1}
     assert blas_threads() == before
