@@ -264,8 +264,8 @@ def _add_train_parser(sub):
                         "(default on; --no-augment turns it off)")
     p.add_argument("--device", default="cpu", metavar="DEVICE", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--threads", type=int, metavar="N",
-                   help="BLAS threads on the CPU (default: BLAS's own choice, usually one per core; 1 is "
-                        "often faster for small networks and on a busy machine)")
+                   help="BLAS threads on the CPU (default 1, the fastest for small networks and on a "
+                        "busy machine; more helps big networks on an idle multi-core CPU)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     p.add_argument("--out", metavar="DIR", help="output directory (default runs/MODEL-DATASET)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out, if any")

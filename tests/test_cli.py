@@ -218,7 +218,8 @@ def test_demo_still_runs(capsys):
     assert capsys.readouterr().out.startswith("step    0  loss")
 
 
-def test_threads_limits_blas_during_the_run_only(tmp_path, tiny_model, monkeypatch):
+@pytest.mark.parametrize("flags, threads", [((), 1), (("--threads", "2"), 2)])
+def test_threads_limits_blas_during_the_run_only(tmp_path, tiny_model, monkeypatch, flags, threads):
     threadpoolctl = pytest.importorskip("threadpoolctl")
 
     def blas_threads():
@@ -226,6 +227,6 @@ def test_threads_limits_blas_during_the_run_only(tmp_path, tiny_model, monkeypat
 
     before, during = blas_threads(), []
     monkeypatch.setattr(command, "write_figures", lambda *args: during.extend(blas_threads()) or [])
-    _train(tmp_path, "--epochs", "1", "--threads", "1")
-    assert during and set(during) == {1}
+    _train(tmp_path, "--epochs", "1", *flags)
+    assert during and set(during) == {threads}
     assert blas_threads() == before

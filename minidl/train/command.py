@@ -50,20 +50,26 @@ def check_device(spec):
     return dev
 
 
-def blas_threads(threads):
-    """A context in which NumPy's BLAS uses at most ``threads`` threads (no limit for None).
+def blas_threads(threads=None):
+    """A context in which NumPy's BLAS uses at most ``threads`` threads (default: one).
 
-    BLAS reads its thread count when NumPy is imported, which ``python -m
-    minidl`` has done before any flag is read, so the limit is set with
-    threadpoolctl (the way scikit-learn does it).
+    One thread is the default because the matrices of small networks are too
+    small for threads to pay, and on a shared machine BLAS threads that spin
+    while waiting for a core make each step several times slower (LeNet-5 on
+    a busy 2-core machine: 40 ms a step on one thread, 130 ms on two).  Big
+    networks on an idle multi-core CPU want more.  BLAS reads its thread
+    count when NumPy is imported, which ``python -m minidl`` has done before
+    any flag is read, so the limit is set with threadpoolctl (the way
+    scikit-learn does it); without threadpoolctl only an explicit request is
+    an error.
     """
-    if threads is None:
-        return contextlib.nullcontext()
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
+        if threads is None:
+            return contextlib.nullcontext()
         raise UsageError("--threads needs threadpoolctl (pip install threadpoolctl)") from None
-    return threadpool_limits(threads, user_api="blas")
+    return threadpool_limits(1 if threads is None else threads, user_api="blas")
 
 
 def _check_input(model, dataset, args):
