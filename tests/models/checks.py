@@ -1,10 +1,13 @@
-"""Checks shared by the zoo tests of LeNet ... Kim's CNN: a training step, stage shapes, cheap builds."""
+"""Checks shared by the zoo tests of LeNet ... Kim's CNN: a training step, stage shapes."""
 import numpy as np
 import pytest
 
 import minidl
-from minidl import backend
 from tests.conftest import make
+
+# Devices for the training steps: the parity tests already run every model on the
+# NumPy CPU, so these run where NumPy-only code would fail (and on a GPU when one answers).
+DEVICES = ["strict", pytest.param("cuda", marks=pytest.mark.gpu)]
 
 
 def random_input(shape, dtype=np.float64, seed=0):
@@ -32,19 +35,6 @@ def assert_trains(model, x, device):
         else:
             assert p.grad is None, f"{name} is frozen but got a gradient"
     return out
-
-
-@pytest.fixture
-def weights_from_torch_only(monkeypatch):
-    """Zeros instead of random initial weights, for models whose weights a parity test overwrites.
-
-    VGG's 138M initial values take seconds to draw; the layers and shapes are
-    exactly those of a normal build.
-    """
-    def zeros(self, low, high, size=None, dtype=None):
-        return np.zeros(size, dtype or minidl.get_default_dtype())
-    monkeypatch.setattr(backend.Generator, "uniform", zeros)
-    monkeypatch.setattr(backend.Generator, "normal", zeros)
 
 
 def stage_shapes(model, names, x):

@@ -8,9 +8,10 @@ import pytest
 
 from minidl.models import get
 from tests.models.common import assert_parity, default_dtype
-from tests.models.checks import assert_trains, random_input
+from tests.models.checks import DEVICES, assert_trains, random_input
 
 
+@pytest.mark.parametrize("device", DEVICES)
 def test_nin_cifar_trains(device):
     assert assert_trains(get("nin"), random_input((2, 3, 16, 16)), device).shape == (2, 10)
 

@@ -10,7 +10,7 @@ import pytest
 import minidl
 from minidl.autograd import OpError
 from minidl.models import from_torch, get
-from tests.models.checks import assert_trains
+from tests.models.checks import DEVICES, assert_trains
 from tests.models.common import count_params, default_dtype, reference
 
 VOCAB = 50
@@ -21,6 +21,7 @@ def _sentences(n=2, length=20, seed=0):
 
 
 @pytest.mark.parametrize("mode", ["static", "non-static", "multichannel"])
+@pytest.mark.parametrize("device", DEVICES)
 def test_kim_cnn_trains_only_the_unfrozen_tables(device, mode):
     model = get("kim_cnn", vocab_size=VOCAB, mode=mode)
     assert assert_trains(model, _sentences(), device).shape == (2, 2)

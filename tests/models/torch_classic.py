@@ -118,18 +118,22 @@ def cifar_convnet():
     ]))
 
 
+def torchvision_features():
+    return nn.Sequential(
+        nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2), nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(64, 192, kernel_size=5, padding=2), nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(192, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(256, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2))
+
+
 class AlexNet(nn.Module):
     def __init__(self, num_classes=1000, dropout=0.5):
         super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2), nn.ReLU(inplace=True),
-            nn.MaxPool2d(kernel_size=3, stride=2),
-            nn.Conv2d(64, 192, kernel_size=5, padding=2), nn.ReLU(inplace=True),
-            nn.MaxPool2d(kernel_size=3, stride=2),
-            nn.Conv2d(192, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(256, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-            nn.MaxPool2d(kernel_size=3, stride=2))
+        self.features = torchvision_features()
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
         self.classifier = nn.Sequential(
             nn.Dropout(p=dropout), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
@@ -143,7 +147,7 @@ class AlexNet(nn.Module):
 class _Stages(nn.Module):
     def __init__(self, features, num_classes):
         super().__init__()
-        self.features = nn.Sequential(OrderedDict(features))
+        self.features = features
         self.classifier = nn.Sequential(OrderedDict([
             ("fc6", nn.Linear(9216, 4096)), ("relu6", nn.ReLU()), ("drop6", nn.Dropout()),
             ("fc7", nn.Linear(4096, 4096)), ("relu7", nn.ReLU()), ("drop7", nn.Dropout()),
@@ -153,38 +157,45 @@ class _Stages(nn.Module):
         return self.classifier(torch.flatten(self.features(x), 1))
 
 
-def _paper_lrn():
-    # Krizhevsky's b = a / (2 + 1e-4 * sum a^2)^0.75, written out rather than with nn.LocalResponseNorm.
-    class LRN(nn.Module):
-        def forward(self, a):
-            squares = F.pad(a * a, (0, 0, 0, 0, 2, 2))
-            window = sum(squares[:, i:i + a.shape[1]] for i in range(5))
-            return a / (2 + 1e-4 * window) ** 0.75
-    return LRN()
+class PaperLRN(nn.Module):
+    """Krizhevsky's b = a / (2 + 1e-4 * sum a^2)^0.75 over 5 neighbouring maps, written out."""
+
+    def forward(self, a):
+        squares = F.pad(a * a, (0, 0, 0, 0, 2, 2))
+        window = sum(squares[:, i:i + a.shape[1]] for i in range(5))
+        return a / (2 + 1e-4 * window) ** 0.75
 
 
-def alexnet_original(num_classes=1000):
-    return _Stages([
-        ("conv1", nn.Conv2d(3, 96, 11, 4)), ("relu1", nn.ReLU()), ("norm1", _paper_lrn()),
+def original_features():
+    return nn.Sequential(OrderedDict([
+        ("conv1", nn.Conv2d(3, 96, 11, 4)), ("relu1", nn.ReLU()), ("norm1", PaperLRN()),
         ("pool1", nn.MaxPool2d(3, 2)),
-        ("conv2", nn.Conv2d(96, 256, 5, padding=2, groups=2)), ("relu2", nn.ReLU()), ("norm2", _paper_lrn()),
+        ("conv2", nn.Conv2d(96, 256, 5, padding=2, groups=2)), ("relu2", nn.ReLU()), ("norm2", PaperLRN()),
         ("pool2", nn.MaxPool2d(3, 2)),
         ("conv3", nn.Conv2d(256, 384, 3, padding=1)), ("relu3", nn.ReLU()),
         ("conv4", nn.Conv2d(384, 384, 3, padding=1, groups=2)), ("relu4", nn.ReLU()),
         ("conv5", nn.Conv2d(384, 256, 3, padding=1, groups=2)), ("relu5", nn.ReLU()),
-        ("pool5", nn.MaxPool2d(3, 2))], num_classes)
+        ("pool5", nn.MaxPool2d(3, 2))]))
 
 
-def zfnet(num_classes=1000):
-    return _Stages([
+def zfnet_features():
+    return nn.Sequential(OrderedDict([
         ("conv1", nn.Conv2d(3, 96, 7, 2, padding=1)), ("relu1", nn.ReLU()),
-        ("pool1", nn.MaxPool2d(3, 2, ceil_mode=True)), ("norm1", _paper_lrn()),
+        ("pool1", nn.MaxPool2d(3, 2, ceil_mode=True)), ("norm1", PaperLRN()),
         ("conv2", nn.Conv2d(96, 256, 5, 2)), ("relu2", nn.ReLU()),
-        ("pool2", nn.MaxPool2d(3, 2, ceil_mode=True)), ("norm2", _paper_lrn()),
+        ("pool2", nn.MaxPool2d(3, 2, ceil_mode=True)), ("norm2", PaperLRN()),
         ("conv3", nn.Conv2d(256, 384, 3, padding=1)), ("relu3", nn.ReLU()),
         ("conv4", nn.Conv2d(384, 384, 3, padding=1)), ("relu4", nn.ReLU()),
         ("conv5", nn.Conv2d(384, 256, 3, padding=1)), ("relu5", nn.ReLU()),
-        ("pool5", nn.MaxPool2d(3, 2, ceil_mode=True))], num_classes)
+        ("pool5", nn.MaxPool2d(3, 2, ceil_mode=True))]))
+
+
+def alexnet_original(num_classes=1000):
+    return _Stages(original_features(), num_classes)
+
+
+def zfnet(num_classes=1000):
+    return _Stages(zfnet_features(), num_classes)
 
 
 def _mlpconv(c_in, c1, c2, c3, k, stride=1, pad=0):
@@ -230,7 +241,7 @@ def make_layers(cfg, batch_norm=False):
         if v == "M":
             layers += [nn.MaxPool2d(kernel_size=2, stride=2)]
         elif v == "L":
-            layers += [_paper_lrn()]
+            layers += [PaperLRN()]
         else:
             k = 1 if isinstance(v, str) else 3
             v = int(v[2:]) if isinstance(v, str) else v

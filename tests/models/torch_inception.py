@@ -203,7 +203,7 @@ class InceptionE(nn.Module):
         return torch.cat([self.branch1x1(x), b3, bd, bp], 1)
 
 
-class InceptionAuxV3(nn.Module):
+class InceptionV3Aux(nn.Module):
     def __init__(self, in_channels, num_classes):
         super().__init__()
         self.conv0 = BasicConv2d(in_channels, 128, kernel_size=1)
@@ -235,7 +235,7 @@ class Inception3(nn.Module):
         self.Mixed_6d = InceptionC(768, channels_7x7=160)
         self.Mixed_6e = InceptionC(768, channels_7x7=192)
         if aux_logits:
-            self.AuxLogits = InceptionAuxV3(768, num_classes)
+            self.AuxLogits = InceptionV3Aux(768, num_classes)
         self.Mixed_7a = InceptionD(768)
         self.Mixed_7b = InceptionE(1280)
         self.Mixed_7c = InceptionE(2048)
