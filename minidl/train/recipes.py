@@ -33,9 +33,10 @@ def _channel_stats(dataset, limit=2000):
     plenty for two numbers per channel and keeps folders of JPEGs quick.
     """
     indices = np.linspace(0, len(dataset) - 1, min(limit, len(dataset))).astype(np.int64)
-    images = get_batch(dataset, indices)[0].astype(np.float64)
-    scale = 255.0 if images.max() > 1 else 1.0
-    return images.mean(axis=(0, 2, 3)) / scale, images.std(axis=(0, 2, 3)) / scale
+    images = get_batch(dataset, indices)[0]
+    scale = 255.0 if images.dtype == np.uint8 else 1.0
+    images = images.astype(np.float64) / scale
+    return images.mean(axis=(0, 2, 3)), images.std(axis=(0, 2, 3))
 
 
 def _pipeline(mean, std, image_shape, augment):
