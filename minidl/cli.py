@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import minidl
+from minidl.train import command
 from minidl.train.command import UsageError, unknown
 
 # The defaults of `train`: LeNet-5 reaches 97.5% on the bundled MNIST subset with them in about a minute.
@@ -78,9 +79,8 @@ def demo(args):
 # --------------------------------------------------------------------------- #
 def train(args):
     """Train a model of the zoo on a dataset; write the checkpoint, history and figures to --out."""
-    from minidl.train.command import run
     try:
-        run(args)
+        command.run(args)
     except UsageError as error:
         args.parser.error(str(error))
 
