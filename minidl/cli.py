@@ -33,6 +33,16 @@ def _fail(parser, what, value, valid, message=None):
     parser.error(unknown(what, value, valid, message))
 
 
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def _shape(text):
     try:
         shape = tuple(int(d) for d in text.split(","))
@@ -242,11 +252,11 @@ def _add_train_parser(sub):
                    help="directory searched first for the dataset's files (image-folder: the folder "
                         "holding train/ and val/)")
     p.add_argument("--download", action="store_true", help="download missing dataset files")
-    p.add_argument("--image-size", type=int, metavar="N",
+    p.add_argument("--image-size", type=_positive_int, metavar="N",
                    help="image-folder: resize the images on load (N: the shorter side)")
-    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], metavar="N",
+    p.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"], metavar="N",
                    help=f"number of epochs (default {DEFAULTS['epochs']})")
-    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], metavar="N",
+    p.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"], metavar="N",
                    help=f"training batch size (default {DEFAULTS['batch_size']})")
     p.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS, help="optimizer (default sgd)")
     p.add_argument("--lr", type=float, default=DEFAULTS["lr"],
@@ -263,7 +273,7 @@ def _add_train_parser(sub):
                    help="random shifts of the training images, and left-right flips of colour ones "
                         "(default on; --no-augment turns it off)")
     p.add_argument("--device", default="cpu", metavar="DEVICE", help="cpu, cuda or cuda:N (default cpu)")
-    p.add_argument("--threads", type=int, metavar="N",
+    p.add_argument("--threads", type=_positive_int, metavar="N",
                    help="BLAS threads on the CPU (default 1, the fastest for small networks and on a "
                         "busy machine; more helps big networks on an idle multi-core CPU)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
@@ -290,7 +300,8 @@ def build_parser():
                        usage="python -m minidl summary MODEL --input C,H,W")
     p.add_argument("model", help="a model name (see `python -m minidl models`)")
     p.add_argument("--input", type=_shape, required=True, help="the shape of one input, e.g. 3,224,224")
-    p.add_argument("--num-classes", type=int, help="number of classes (default: the model's own)")
+    p.add_argument("--num-classes", type=_positive_int, metavar="N",
+                   help="number of classes (default: the model's own)")
     p.set_defaults(func=summary, parser=p)
 
     p = sub.add_parser("models", help="list the model zoo with parameter counts",

@@ -154,8 +154,6 @@ def _run(args, device):
     history = fit(model, train_loader, test_loader, optimizer, scheduler, args.epochs, device,
                   callbacks=[Checkpoint(checkpoint, out / "history.json")], history=history,
                   progress=not args.quiet)
-    if not history:
-        raise UsageError(f"--epochs {args.epochs}: nothing to train")
     last = history[-1]
     print(f"test accuracy {100 * last['val_acc']:.2f}% (top-5 {100 * last['val_top5']:.2f}%, "
           f"loss {last['val_loss']:.4f}) after {last['epoch']} epochs; {time.perf_counter() - start:.1f} s")
