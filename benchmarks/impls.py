@@ -5,6 +5,8 @@ tensor, read it back, run conv / max-pool / batch norm with a configuration
 of ``configs.json``, build a model and its SGD optimizer), so a benchmark case
 is written once and runs on either.  torch is imported only by ``Torch``.
 """
+import sys
+
 import numpy as np
 
 import minidl
@@ -142,12 +144,11 @@ def implementations(device, compare_torch):
 
 
 def set_threads(n):
-    """Give NumPy's BLAS (through threadpoolctl, when installed) and torch ``n`` CPU threads each."""
+    """Give NumPy's BLAS (through threadpoolctl, when installed) and torch, if imported, ``n`` CPU threads."""
     try:
         from threadpoolctl import threadpool_limits
         threadpool_limits(limits=n)
     except ImportError:
         pass
-    if torch_available():
-        import torch
-        torch.set_num_threads(n)
+    if "torch" in sys.modules:      # never import torch (seconds) just to set its threads
+        sys.modules["torch"].set_num_threads(n)

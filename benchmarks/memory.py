@@ -70,8 +70,8 @@ def _gpu_counters(impl):
 def probe(kind, name, impl_name, device, batch=None, threads=2):
     """Measure one case in this process (call it in a fresh one); sizes in MiB."""
     from benchmarks import cases, impls
-    impls.set_threads(threads)
     impl = {"minidl": impls.Minidl, "torch": impls.Torch}[impl_name](device)
+    impls.set_threads(threads)
     kind, name, cfg = cases.select(cases.load_configs(), kind, name, batch)
     case = cases.make_cases([impl], kind, name, cfg)[impl_name]
     case.run()
@@ -96,20 +96,33 @@ def probe(kind, name, impl_name, device, batch=None, threads=2):
             "method": "VmHWM - VmRSS before the step" + ("" if reset else " (high-water mark not reset)")}
 
 
-def measure(kind, name, impl_name, device, batch=None, threads=2, timeout=600):
-    """Run :func:`probe` in a fresh Python process; its dict, or ``{'error': ...}``."""
-    cmd = [sys.executable, "-m", "benchmarks.memory", kind, name, impl_name, device,
-           "--threads", str(threads)]
-    if batch is not None:
-        cmd += ["--batch", str(batch)]
-    try:
-        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"memory probe timed out after {timeout} s"}
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or ["no output"]
-        return {"error": f"memory probe failed: {lines[-1]}"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def measure(kind, name, impl_names, device, batch=None, threads=2, timeout=600):
+    """Run :func:`probe` for each implementation, each in a fresh Python process.
+
+    The processes run side by side (each measures only itself): ``impl name
+    -> the probe's dict``, or ``{'error': ...}`` for a probe that failed.
+    """
+    running = {}
+    for impl_name in impl_names:
+        cmd = [sys.executable, "-m", "benchmarks.memory", kind, name, impl_name, device,
+               "--threads", str(threads)] + ([] if batch is None else ["--batch", str(batch)])
+        running[impl_name] = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                              text=True)
+    results = {}
+    for impl_name, process in running.items():
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            results[impl_name] = {"error": f"memory probe timed out after {timeout} s"}
+            continue
+        if process.returncode != 0:
+            lines = stderr.strip().splitlines() or ["no output"]
+            results[impl_name] = {"error": f"memory probe failed: {lines[-1]}"}
+        else:
+            results[impl_name] = json.loads(stdout.strip().splitlines()[-1])
+    return results
 
 
 def main(argv=None):

@@ -198,7 +198,7 @@ def markdown(environment, settings, records):
 # --------------------------------------------------------------------------- #
 def write_chart(path, records):
     """Two panels: training-step time per model, each device with PyTorch beside minidl (log scale);
-    and minidl / PyTorch forward+backward ratio per layer configuration, with the 1.5x target."""
+    and minidl / PyTorch forward+backward ratio per layer configuration against its target."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -223,13 +223,23 @@ def write_chart(path, records):
     if series:
         ax_models.legend()
     labels = [f"{r['name']} ({r['device']})" for r in layers]
-    ax_layers.bar(range(len(layers)), [ratio(r, "forward_backward") for r in layers], color="tab:blue")
-    ax_layers.axhline(1.5, color="tab:red", linestyle="--", label="target 1.5x")
+    ratios = [ratio(r, "forward_backward") for r in layers]
+    limits = [_limit(r) for r in layers]
+    colors = ["tab:grey" if limit is None else "tab:green" if status == "met" else "tab:red"
+              for limit, status in ((limit, _status(v, limit or 0, r.get("parity", {})))
+                                    for v, limit, r in zip(ratios, limits, layers))]
+    ax_layers.bar(range(len(layers)), ratios, color=colors)
+    targeted = [(i, limit) for i, limit in enumerate(limits) if limit is not None]
+    if targeted:
+        ax_layers.hlines([limit for _, limit in targeted], [i - 0.4 for i, _ in targeted],
+                         [i + 0.4 for i, _ in targeted], colors="black", linestyles="--",
+                         label="target (green: met, red: not met)")
     ax_layers.axhline(1.0, color="grey", linewidth=0.8)
     ax_layers.set_xticks(range(len(layers)), labels, rotation=60, ha="right", fontsize=8)
     ax_layers.set_ylabel("minidl / PyTorch time")
     ax_layers.set_title("Layers, forward + backward")
-    ax_layers.legend()
+    if targeted:
+        ax_layers.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

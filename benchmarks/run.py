@@ -44,7 +44,7 @@ def parse_args(argv):
                         help="add the per-op time breakdown of each model's training step")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {', '.join(n for _, n in QUICK_CONFIGS)} at batch {QUICK_BATCH}, "
-                             "one repetition")
+                             "one repetition, peak memory of the model only")
     args = parser.parse_args(argv)
     if args.quick:
         args.reps, args.warmup, args.batch = 1, 0, QUICK_BATCH
@@ -94,15 +94,17 @@ def bench_config(kind, name, cfg, device, impl_list, args):
         contestants = {impl: (getattr(case, method), case.impl.sync) for impl, case in built.items()}
         record[metric] = timing.time_round_robin(contestants, args.warmup, args.reps)
     del built       # free this case's arrays before the next one
-    if args.memory:
+    if args.memory and (kind == "model" or not args.quick):
         batch = cfg["batch"] if kind == "model" else cfg["N"]
-        record["memory"] = {impl.name: memory.measure(kind, name, impl.name, device, batch, args.threads)
-                            for impl in impl_list}
+        record["memory"] = memory.measure(kind, name, [impl.name for impl in impl_list], device, batch,
+                                          args.threads)
     return record
 
 
 def main(argv=None):
     args = parse_args(argv)
+    devices = {device: impls.implementations(device, args.compare == "torch")
+               for device in args.device.split(",")}
     impls.set_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -110,8 +112,7 @@ def main(argv=None):
     settings = {k: getattr(args, k)
                 for k in ("device", "compare", "reps", "warmup", "threads", "batch", "quick")}
     records, notes = [], []
-    for device in args.device.split(","):
-        impl_list = impls.implementations(device, args.compare == "torch")
+    for device, impl_list in devices.items():
         if not any(i.name == "minidl" for i in impl_list):
             notes.append(f"{device}: skipped (minidl cannot use it here)")
             continue
