@@ -17,7 +17,7 @@ Each is an ``nn.Sequential`` with named stages, so ``model.c1`` or
 from collections import OrderedDict
 
 from .. import backend, nn
-from ..autograd import concat, ones, tensor, zeros
+from ..autograd import concat, empty, tensor
 from .registry import register
 
 __all__ = ["LeNet5", "LeNet5Original", "Subsampling", "SparseConv2d", "RBFOutput",
@@ -48,8 +48,8 @@ class Subsampling(nn.Module):
 
     def __init__(self, channels):
         super().__init__()
-        self.weight = nn.Parameter(ones(channels))
-        self.bias = nn.Parameter(zeros(channels))
+        self.weight = nn.Parameter(empty(channels))
+        self.bias = nn.Parameter(empty(channels))
         self.pool = nn.AvgPool2d(2)
         _lecun_uniform_(self, fan_in=4)
 

@@ -41,23 +41,20 @@ class KimCNN(nn.Module):
         self.mode = mode
         self.windows = tuple(windows)
         self.embed = nn.Embedding(vocab_size, embed_dim)
+        tables = [self.embed]
         if mode == "multichannel":
             self.embed_static = nn.Embedding(vocab_size, embed_dim)
+            tables.append(self.embed_static)
         if embeddings is not None:
-            for table in self._tables():
+            for table in tables:
                 table.weight.data[...] = tensor(embeddings, dtype=table.weight.dtype,
                                                 device=table.weight.device).data
-        if mode == "static":
-            self.embed.weight.requires_grad = False
-        if mode == "multichannel":
-            self.embed_static.weight.requires_grad = False
+        if mode != "non-static":
+            tables[-1].weight.requires_grad = False     # 'static': the only table; else the second
         self.convs = nn.ModuleList([nn.Conv1d(embed_dim, num_filters, h) for h in self.windows])
         self.relu = nn.ReLU()
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(num_filters * len(self.windows), num_classes)
-
-    def _tables(self):
-        return [self.embed, self.embed_static] if self.mode == "multichannel" else [self.embed]
 
     def forward(self, x):
         if x.ndim != 2 or x.shape[1] < max(self.windows):

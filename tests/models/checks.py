@@ -1,8 +1,11 @@
 """Checks shared by the zoo tests of LeNet ... Kim's CNN: a training step, stage shapes."""
+import contextlib
+
 import numpy as np
 import pytest
 
 import minidl
+from minidl import backend
 from tests.conftest import make
 
 # Devices for the training steps: the parity tests already run every model on the
@@ -52,3 +55,24 @@ def stage_shapes(model, names, x):
         for handle in handles:
             handle.remove()
     return shapes
+
+
+@contextlib.contextmanager
+def recorded_draws():
+    """Inside, initial weights are zeros instead of random draws; yields the list of draws asked for.
+
+    Each entry is (method, low or mean, high or std, size).  A model whose
+    weights a parity test overwrites need not draw them (VGG's 138M values take
+    seconds), and an initialisation can be checked by the distributions it asks for.
+    """
+    draws = []
+
+    def recorder(method):
+        def draw(self, a, b, size=None, dtype=None):
+            draws.append((method, a, b, tuple(size)))
+            return np.zeros(size, dtype or minidl.get_default_dtype())
+        return draw
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(backend.Generator, "uniform", recorder("uniform"))
+        patch.setattr(backend.Generator, "normal", recorder("normal"))
+        yield draws

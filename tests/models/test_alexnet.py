@@ -12,7 +12,7 @@ import pytest
 
 from minidl.models import alexnet, get
 from tests.models.common import assert_parity, default_dtype
-from tests.models.checks import DEVICES, assert_trains, random_input
+from tests.models.checks import DEVICES, assert_trains, random_input, recorded_draws
 
 # registered name, features builder (in both files), the smallest input for the features, the paper's input
 CASES = [("alexnet", "torchvision_features", 63, 224), ("alexnet_original", "original_features", 67, 227),
@@ -35,11 +35,14 @@ def test_alexnet_original_features_train(device):
 
 
 @pytest.mark.slow
-@pytest.mark.usefixtures("recorded_draws")
 @pytest.mark.parametrize("name, size", [(name, size) for name, _, _, size in CASES])
-def test_alexnets_match_torch_in_float32(name, size):
+def test_alexnets_match_torch(name, size):
+    # float64: in float32, near-ties in the many max-pool windows of a full-size image
+    # can pick different maxima in the two frameworks and send a gradient elsewhere.
     pytest.importorskip("torch")
     from tests.models import torch_classic
     theirs = {"alexnet": torch_classic.AlexNet, "alexnet_original": torch_classic.alexnet_original,
               "zfnet": torch_classic.zfnet}[name](num_classes=10)
-    assert_parity(get(name, num_classes=10), theirs, random_input((1, 3, size, size), np.float32), rtol=1e-4)
+    with recorded_draws(), default_dtype(np.float64):
+        model = get(name, num_classes=10)
+    assert_parity(model, theirs, random_input((1, 3, size, size)), rtol=1e-10)

@@ -34,7 +34,7 @@ def test_torchvision_googlenet_matches_torch():
     theirs = torch_inception.GoogLeNet(num_classes=10, dropout=0.0, dropout_aux=0.0)
     # With dropout off the training-mode outputs (logits, aux2, aux1) are compared too, which
     # checks batch norm's backward through the batch statistics.
-    assert_parity(model, theirs, random_input((2, 3, 64, 64)), rtol=1e-10, train_outputs=True)
+    assert_parity(model, theirs, random_input((2, 3, 48, 48)), rtol=1e-10, train_outputs=True)
 
 
 def test_paper_googlenet_matches_torch():
@@ -64,9 +64,10 @@ def test_googlenet_rejects_an_unknown_variant():
 def test_paper_googlenet_with_aux_heads_matches_torch_at_224():
     pytest.importorskip("torch")
     from tests.models import torch_inception
-    model = get("googlenet", num_classes=10, variant="paper", dropout=0.0, dropout_aux=0.0)
+    with default_dtype(np.float64):     # in float32 the first layers' tiny gradients are mostly rounding
+        model = get("googlenet", num_classes=10, variant="paper", dropout=0.0, dropout_aux=0.0)
     theirs = torch_inception.GoogLeNet(num_classes=10, paper=True, dropout=0.0, dropout_aux=0.0)
-    assert_parity(model, theirs, random_input((1, 3, 224, 224), np.float32), rtol=1e-4, train_outputs=True)
+    assert_parity(model, theirs, random_input((1, 3, 224, 224)), rtol=1e-10, train_outputs=True)
 
 
 @pytest.mark.slow

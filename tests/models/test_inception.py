@@ -12,10 +12,10 @@ from tests.models.checks import DEVICES, assert_trains, random_input, stage_shap
 from tests.models.common import assert_parity, default_dtype, reference
 
 
-# Each module (same class name in both files) at the smallest maps it takes.
-MODULES = [("InceptionA", (192, 32), (2, 192, 5, 5)), ("InceptionB", (288,), (2, 288, 7, 7)),
-           ("InceptionC", (768, 128), (2, 768, 5, 5)), ("InceptionD", (768,), (2, 768, 7, 7)),
-           ("InceptionE", (1280,), (2, 1280, 3, 3)), ("InceptionV3Aux", (768, 10), (2, 768, 17, 17))]
+# Each module (same class name in both files) on small maps.
+MODULES = [("InceptionA", (192, 32), (2, 192, 3, 3)), ("InceptionB", (288,), (2, 288, 5, 5)),
+           ("InceptionC", (768, 128), (2, 768, 3, 3)), ("InceptionD", (768,), (2, 768, 5, 5)),
+           ("InceptionE", (1280,), (2, 1280, 2, 2)), ("InceptionV3Aux", (768, 10), (2, 768, 17, 17))]
 
 
 @pytest.mark.parametrize("name, args, shape", MODULES, ids=[name for name, _, _ in MODULES])
@@ -39,29 +39,32 @@ def test_inception_v3_trains_on_its_smallest_input(device):
     assert out.shape == (2, 10)
 
 
+# The whole network in float64: in float32 its 94 layers leave the first layers' gradients, and
+# batch norm over the few values per channel of the last maps, dominated by rounding.
 @pytest.mark.slow
-def test_inception_v3_matches_torch_in_float32():
+def test_inception_v3_matches_torch():
     pytest.importorskip("torch")
     from tests.models import torch_inception
-    model = get("inception_v3", num_classes=10, aux_logits=False)
+    with default_dtype(np.float64):
+        model = get("inception_v3", num_classes=10, aux_logits=False)
     theirs = torch_inception.Inception3(num_classes=10, aux_logits=False)
-    # Training-mode outputs are not compared: batch norm over the 2 values per channel of the
-    # 1x1 maps at 75x75 amplifies float32 rounding (the modules are checked in float64 above).
-    assert_parity(model, theirs, random_input((2, 3, 75, 75), np.float32), rtol=1e-4)
+    assert_parity(model, theirs, random_input((2, 3, 75, 75)), rtol=1e-10)
 
 
 @pytest.mark.slow
 def test_inception_v3_with_aux_head_matches_torch_at_299():
     pytest.importorskip("torch")
     from tests.models import torch_inception
-    model = get("inception_v3", num_classes=10, dropout=0.0)
+    with default_dtype(np.float64):
+        model = get("inception_v3", num_classes=10, dropout=0.0)
     theirs = torch_inception.Inception3(num_classes=10, dropout=0.0)
-    assert_parity(model, theirs, random_input((2, 3, 299, 299), np.float32), rtol=1e-4, train_outputs=True)
+    assert_parity(model, theirs, random_input((2, 3, 299, 299)), rtol=1e-10, train_outputs=True)
 
 
 @pytest.mark.slow
 def test_inception_v3_stage_shapes_match_the_reference():
     entry = reference("inception_v3_tv_aux")
-    expected = dict((name, shape) for name, shape in entry["stage_shapes"])
+    expected = {name: [2] + shape[1:] for name, shape in entry["stage_shapes"]}
     model = get("inception_v3").train()     # the aux head runs in training mode only
-    assert stage_shapes(model, expected, minidl.zeros(*entry["input_shape"])) == expected
+    # batch 2: batch norm in training mode needs more than one value per channel (1x1 maps in the aux head)
+    assert stage_shapes(model, expected, minidl.zeros(2, *entry["input_shape"][1:])) == expected

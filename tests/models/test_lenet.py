@@ -9,7 +9,7 @@ import pytest
 from minidl.models import get
 from minidl.models.lenet import C3_TABLE
 from tests.models.common import assert_parity, count_params, default_dtype, reference
-from tests.models.checks import DEVICES, assert_trains, random_input
+from tests.models.checks import DEVICES, assert_trains, random_input, recorded_draws
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -90,12 +90,12 @@ def test_cifar_convnet_matches_torch():
 
 
 @pytest.mark.slow
-@pytest.mark.usefixtures("recorded_draws")
 def test_vgg_cifar_matches_torch_in_float32():
     pytest.importorskip("torch")
     from tests.models import torch_classic
-    assert_parity(get("vgg_cifar"), torch_classic.VGGCifar(), random_input((2, 3, 32, 32), np.float32),
-                  rtol=1e-4)
+    with recorded_draws():
+        model = get("vgg_cifar")
+    assert_parity(model, torch_classic.VGGCifar(), random_input((2, 3, 32, 32), np.float32), rtol=1e-4)
 
 
 def test_vgg_cifar_trains():

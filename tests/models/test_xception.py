@@ -8,7 +8,7 @@ import pytest
 
 from minidl.models import get
 from minidl.models.xception import Block
-from tests.models.checks import DEVICES, assert_trains, random_input
+from tests.models.checks import DEVICES, assert_trains, random_input, recorded_draws
 from tests.models.common import assert_parity, default_dtype
 
 
@@ -40,9 +40,9 @@ def test_xception_blocks_match_torch(in_channels, out_channels, reps, stride, st
     assert_parity(ours, theirs, random_input((2, in_channels, 7, 7)), rtol=1e-10, train_outputs=True)
 
 
-@pytest.mark.usefixtures("recorded_draws")
 def test_xception_separable_convolutions_are_depthwise():
-    model = get("xception")
+    with recorded_draws():
+        model = get("xception")
     separable = [m for name, m in model.named_modules() if name.endswith("conv1") and name != "conv1"]
     assert len(separable) == 34      # Chollet 2017: 36 convolutional layers, 34 of them separable
     assert all(m.groups == m.in_channels == m.out_channels for m in separable)
