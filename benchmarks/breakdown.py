@@ -136,7 +136,7 @@ def breakdown(name, device="cpu", batch=None, reps=3, warmup=1):
                        key=lambda c: -(ms.get((c, "forward"), 0) + ms.get((c, "backward"), 0)))
     rows = [{"name": cls.__name__, "category": category(cls), "forward": ms.get((cls, "forward"), 0.0),
              "backward": ms.get((cls, "backward"), 0.0),
-             "calls": (clock.calls[(cls, "forward")] + clock.calls[(cls, "backward")]) // reps}
+             "calls": clock.calls[(cls, "forward")] // reps}
             for cls in functions]
     categories = defaultdict(lambda: {"forward": 0.0, "backward": 0.0})
     for row in rows:

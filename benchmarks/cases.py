@@ -8,6 +8,7 @@ inference forward without a graph.  Every implementation of one
 configuration gets the same input arrays, drawn here from a seeded NumPy
 generator, and, for models, the same initial weights.
 """
+import copy
 import json
 import math
 from pathlib import Path
@@ -75,7 +76,7 @@ class LayerCase:
     """Conv, max-pool or batch norm (training mode) with one configuration, on one implementation."""
 
     def __init__(self, impl, kind, cfg, arrays):
-        self.impl = impl
+        self.impl, self.kind, self.cfg, self.arrays = impl, kind, cfg, arrays
         self.trainable = _GRADS[kind]
         self.tensors = {name: impl.tensor(a, requires_grad=name in self.trainable)
                         for name, a in arrays.items() if name != "gy"}
@@ -102,6 +103,11 @@ class LayerCase:
         out = {"y": self.impl.numpy(y)}
         out.update({f"grad {name}": self.impl.numpy(self.tensors[name].grad) for name in self.trainable})
         return out
+
+    def float64(self):
+        """The same case in float64, a reference for the float32 rounding errors."""
+        arrays = {name: a.astype(np.float64) for name, a in self.arrays.items()}
+        return LayerCase(self.impl, self.kind, self.cfg, arrays)
 
 
 class ModelCase:
@@ -135,6 +141,14 @@ class ModelCase:
         out = {"logits": self.impl.numpy(logits), "loss": self.impl.numpy(loss)}
         out.update({f"grad {name}": self.impl.numpy(p.grad) for name, p in self.model.named_parameters()})
         return out
+
+    def float64(self):
+        """The same case in float64, with a copy of the model: a reference for float32 rounding errors."""
+        twin = copy.copy(self)
+        twin.model = copy.deepcopy(self.model).double()
+        twin.optimizer = self.impl.sgd(list(twin.model.parameters()))
+        twin.x = self.x.double()
+        return twin
 
 
 def make_cases(impls, kind, name, cfg, seed=0):
