@@ -12,6 +12,7 @@ process per implementation.  Writes ``results.json``, ``results.md`` and
 torch without CUDA) is skipped with a note, never an error.
 """
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -134,9 +135,13 @@ def main(argv=None):
             records.append(bench_config(kind, name, cfg, device, impl_list, args))
             print(f"{device} {kind} {name}: {time.perf_counter() - start:.1f} s", flush=True)
             if args.breakdown and kind == "model":
-                records[-1]["breakdown"] = breakdown.breakdown(name, device, cfg["batch"],
-                                                               reps=max(1, args.reps // 2))
+                try:
+                    records[-1]["breakdown"] = breakdown.breakdown(name, device, cfg["batch"],
+                                                                   reps=max(1, args.reps // 2))
+                except Exception as error:  # noqa: BLE001
+                    notes.append(f"{device} {name}: no breakdown ({type(error).__name__}: {error})")
     settings["notes"] = notes
+    settings["load_average_at_end"] = os.getloadavg()
     report.write_json(out / "results.json", env, settings, records)
     text = report.markdown(env, settings, records)
     if args.breakdown:
