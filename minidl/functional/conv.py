@@ -35,7 +35,7 @@ __all__ = ["im2col", "col2im", "conv2d", "conv1d", "COLUMN_BUFFER_BYTES"]
 
 # Small enough for the buffer to stay in the cache while BLAS reads it back,
 # large enough that each matrix product is big enough to run at full speed.
-COLUMN_BUFFER_BYTES = 4 << 20
+COLUMN_BUFFER_BYTES = 16 << 20
 
 
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
@@ -143,22 +143,25 @@ class Convolution(Function):
         gy = gy.reshape(N, G, Fg, OH, OW)
         gWm = xp.zeros_like(self.Wm) if need_W else None
         gb = xp.zeros((G, Fg), dtype=gy.dtype) if need_b else None
+        by_convolution = need_x and self._input_gradient_is_a_convolution()
+        col2im = need_x and not by_convolution
         gx_shape = (N, G, C // G, *self.x.shape[2:])
-        gx = new_array(xp, gx_shape, gy.dtype, self.channels_last) if need_x else None
+        gx = new_array(xp, gx_shape, gy.dtype, self.channels_last) if col2im else None
         buffer, gy_buffer = self._buffer(xp), xp.empty(self._chunk_size() * OH * OW * G * Fg, gy.dtype)
-        for start, stop in self._chunks():
+        for start, stop in (self._chunks() if need_W or need_b or col2im else []):
             gY = _matrices(gy[start:stop], 1, (0, 3, 4), (2,), self.channels_last, gy_buffer)
             if need_W:
                 gWm += xp.matmul(self._columns(start, stop, buffer).transpose(0, 2, 1), gY)
             if need_b:
                 gb += gY.sum(axis=1)
-            if need_x:
-                gA = _product(gY, self.Wm.transpose(0, 2, 1), self.channels_last)
-                gA = gA.reshape(G, stop - start, OH, OW, KH, KW, C // G).transpose(1, 0, 6, 4, 5, 2, 3)
-                add_windows(gx[start:stop], gA, self.stride, self.dilation)      # col2im
-        if need_x:
+            if col2im:
+                add_windows(gx[start:stop], self._column_gradient(gY, stop - start), self.stride,
+                            self.dilation)
+        if col2im:
             (top, _), (left, _) = self.padding
             gx = gx.reshape(N, C, *gx.shape[3:])[:, :, top:top + H, left:left + W_in]
+        if by_convolution:
+            gx = self._input_gradient_by_convolution(gy.reshape(N, G * Fg, OH, OW))
         if need_W:
             gWm = gWm.reshape(G, KH, KW, C // G, Fg).transpose(0, 4, 3, 1, 2).reshape(G * Fg, C // G, KH, KW)
         if not self.has_bias:
@@ -181,9 +184,45 @@ class Convolution(Function):
         return _matrices(taps, 1, (0, 5, 6), (3, 4, 2), self.channels_last,
                          None if self.pointwise else buffer)
 
+    def _input_gradient_is_a_convolution(self):
+        """Whether gx is better computed as a convolution of gy than by col2im.
+
+        Only for stride 1, and only when gy has no more channels than x: its
+        im2col copies KH*KW values per filter and pixel, where col2im adds
+        KH*KW values per input channel and pixel, and adds cost more than copies.
+        """
+        _, Kg, Fg = self.Wm.shape
+        return (self.stride == (1, 1) and Fg * math.prod(self.kernel) <= Kg
+                and all(p <= d * (k - 1) for k, d, pads in zip(self.kernel, self.dilation, self.padding)
+                        for p in pads))
+
+    def _input_gradient_by_convolution(self, gy):
+        """gx for stride 1: gy, padded by D(K-1) - P, correlated with the flipped filters.
+
+        x[h] met W[i] in y[h + P - i D], so gx[h] = sum_i gy[h + P - i D] W[i]:
+        a convolution of gy with the kernel reversed, input and output channels
+        swapped.  A copy (im2col of gy) then replaces the adds of col2im.
+        """
+        G, (KH, KW), (_, Kg, Fg) = self.groups, self.kernel, self.Wm.shape
+        W = self.Wm.reshape(G, KH, KW, Kg // (KH * KW), Fg)[:, ::-1, ::-1].transpose(0, 3, 4, 1, 2)
+        W = W.reshape(-1, Fg, KH, KW)
+        padding = tuple((d * (k - 1) - before, d * (k - 1) - after)
+                        for k, d, (before, after) in zip(self.kernel, self.dilation, self.padding))
+        transposed = Convolution((1, 1), padding, self.dilation, G)
+        transposed.needs_input_grad = (False, False)
+        return transposed.forward(gy, W)
+
+    def _column_gradient(self, gY, m):
+        """gA = gY @ Wm^T, the gradient of the columns, as (m, G, C/G, KH, KW, OH, OW)."""
+        G, (OH, OW), (KH, KW) = self.groups, self.out_size, self.kernel
+        gA = _product(gY, self.Wm.swapaxes(1, 2), self.channels_last)
+        return gA.reshape(G, m, OH, OW, KH, KW, -1).transpose(1, 0, 6, 4, 5, 2, 3)
+
     def _chunk_size(self):
+        """Samples per chunk: their columns and outputs fit in COLUMN_BUFFER_BYTES."""
         N, C = self.x_shape[:2]
-        per_sample = C * math.prod(self.kernel) * math.prod(self.out_size) * self.x.dtype.itemsize
+        width = C * math.prod(self.kernel) + self.Wm.shape[0] * self.Wm.shape[2]
+        per_sample = width * math.prod(self.out_size) * self.x.dtype.itemsize
         return max(1, min(N, COLUMN_BUFFER_BYTES // per_sample))
 
     def _chunks(self):
@@ -225,7 +264,7 @@ def _product(a, b, channels_last):
     xp = backend.get_array_module(a)
     if channels_last:
         return xp.matmul(a, b)
-    return xp.matmul(b.transpose(0, 2, 1), a.transpose(0, 2, 1)).transpose(0, 2, 1)
+    return xp.matmul(b.swapaxes(-1, -2), a.swapaxes(-1, -2)).swapaxes(-1, -2)
 
 
 def _geometry(op, shape, kernel_size, stride, padding, dilation):

@@ -78,10 +78,12 @@ class MaxPooling(_Pooling):
         xp = backend.get_array_module(gy)
         gx = self._zeros_like_input(xp, gy.dtype)
         tiles = self._tiles(self.x.shape)
-        remaining = gy.copy()       # the gradient of windows whose maximum is not found yet
+        remaining = xp.copy(gy)     # the gradient of the windows whose maximum is not found yet
+        hit, share = xp.empty(gy.shape, dtype=bool), xp.empty_like(remaining)
         taps = self._taps()
         for k, t in enumerate(taps):
-            share = remaining * (self.x[t] == self.y)
+            xp.equal(self.x[t], self.y, out=hit)
+            xp.multiply(remaining, hit, out=share)
             if tiles:
                 gx[t] = share
             else:
