@@ -8,7 +8,9 @@ conv2d computes y = W * x + b in four steps:
 3. one matrix product per group, Y = A @ Wm, where each column of Wm is
    one filter, flattened the same way;
 4. backward: gWm = A^T @ gY and gA = gY @ Wm^T, then col2im adds the rows
-   of gA back onto the pixels they were copied from.
+   of gA back onto the pixels they were copied from.  With stride 1, gx is
+   also a convolution, of gy with the flipped filters; where its im2col
+   copies fewer numbers than col2im would add, backward computes it so.
 
 The products run at BLAS speed; the copies of steps 2 and 4 decide the rest.
 A copy is fast when what it moves in one go is long and contiguous, so the
@@ -33,8 +35,9 @@ from ._windows import add_windows, is_channels_last, new_array, output_size, pad
 
 __all__ = ["im2col", "col2im", "conv2d", "conv1d", "COLUMN_BUFFER_BYTES"]
 
-# Small enough for the buffer to stay in the cache while BLAS reads it back,
-# large enough that each matrix product is big enough to run at full speed.
+# Small enough for a chunk's columns and outputs to stay in the (last-level) cache
+# between the copy and the product, large enough that the products are few and big:
+# each costs BLAS a start-up and a synchronization of its threads.
 COLUMN_BUFFER_BYTES = 16 << 20
 
 
@@ -135,37 +138,41 @@ class Convolution(Function):
         return y.reshape(N, F, OH, OW)
 
     def backward(self, gy):
-        xp = backend.get_array_module(gy)
         need_x, need_W = self.needs_input_grad[:2]
         need_b = self.has_bias and self.needs_input_grad[2]
+        by_convolution = need_x and self._input_gradient_is_a_convolution()
+        gx, gW, gb = self._gradients_by_chunk(gy, need_x and not by_convolution, need_W, need_b)
+        if by_convolution:
+            gx = self._input_gradient_by_convolution(gy)
+        return (gx, gW, gb) if self.has_bias else (gx, gW)
+
+    def _gradients_by_chunk(self, gy, need_x, need_W, need_b):
+        """gx by col2im, gW = the sum of A^T @ gY, gb = the sum of gY, chunk by chunk."""
+        if not (need_x or need_W or need_b):
+            return None, None, None
+        xp = backend.get_array_module(gy)
         N, C, H, W_in = self.x_shape
         G, (OH, OW), (KH, KW), Fg = self.groups, self.out_size, self.kernel, self.Wm.shape[2]
         gy = gy.reshape(N, G, Fg, OH, OW)
         gWm = xp.zeros_like(self.Wm) if need_W else None
         gb = xp.zeros((G, Fg), dtype=gy.dtype) if need_b else None
-        by_convolution = need_x and self._input_gradient_is_a_convolution()
-        col2im = need_x and not by_convolution
-        gx_shape = (N, G, C // G, *self.x.shape[2:])
-        gx = new_array(xp, gx_shape, gy.dtype, self.channels_last) if col2im else None
+        padded_groups = (N, G, C // G, *self.x.shape[2:])
+        gx = new_array(xp, padded_groups, gy.dtype, self.channels_last) if need_x else None
         buffer, gy_buffer = self._buffer(xp), xp.empty(self._chunk_size() * OH * OW * G * Fg, gy.dtype)
-        for start, stop in (self._chunks() if need_W or need_b or col2im else []):
+        for start, stop in self._chunks():
             gY = _matrices(gy[start:stop], 1, (0, 3, 4), (2,), self.channels_last, gy_buffer)
             if need_W:
                 gWm += xp.matmul(self._columns(start, stop, buffer).transpose(0, 2, 1), gY)
             if need_b:
                 gb += gY.sum(axis=1)
-            if col2im:
+            if need_x:
                 add_windows(gx[start:stop], self._column_gradient(gY, stop - start), self.stride,
                             self.dilation)
-        if col2im:
+        if need_x:
             (top, _), (left, _) = self.padding
             gx = gx.reshape(N, C, *gx.shape[3:])[:, :, top:top + H, left:left + W_in]
-        if by_convolution:
-            gx = self._input_gradient_by_convolution(gy.reshape(N, G * Fg, OH, OW))
         if need_W:
             gWm = gWm.reshape(G, KH, KW, C // G, Fg).transpose(0, 4, 3, 1, 2).reshape(G * Fg, C // G, KH, KW)
-        if not self.has_bias:
-            return gx, gWm
         return gx, gWm, None if gb is None else gb.reshape(G * Fg)
 
     # -- the layout of x and A, and the chunks of the batch ---------------------------
@@ -187,12 +194,13 @@ class Convolution(Function):
     def _input_gradient_is_a_convolution(self):
         """Whether gx is better computed as a convolution of gy than by col2im.
 
-        Only for stride 1, and only when gy has no more channels than x: its
-        im2col copies KH*KW values per filter and pixel, where col2im adds
-        KH*KW values per input channel and pixel, and adds cost more than copies.
+        Only for stride 1 and padding P <= D(K-1), and only when a group has no
+        more filters than channels: the im2col of gy copies KH*KW values per
+        filter and pixel, where col2im adds KH*KW values per channel and pixel
+        (and an add costs more than a copy).
         """
         _, Kg, Fg = self.Wm.shape
-        return (self.stride == (1, 1) and Fg * math.prod(self.kernel) <= Kg
+        return (self.stride == (1, 1) and Fg <= Kg // math.prod(self.kernel)
                 and all(p <= d * (k - 1) for k, d, pads in zip(self.kernel, self.dilation, self.padding)
                         for p in pads))
 
@@ -208,9 +216,7 @@ class Convolution(Function):
         W = W.reshape(-1, Fg, KH, KW)
         padding = tuple((d * (k - 1) - before, d * (k - 1) - after)
                         for k, d, (before, after) in zip(self.kernel, self.dilation, self.padding))
-        transposed = Convolution((1, 1), padding, self.dilation, G)
-        transposed.needs_input_grad = (False, False)
-        return transposed.forward(gy, W)
+        return Convolution((1, 1), padding, self.dilation, G).forward(gy, W)
 
     def _column_gradient(self, gY, m):
         """gA = gY @ Wm^T, the gradient of the columns, as (m, G, C/G, KH, KW, OH, OW)."""

@@ -94,8 +94,9 @@ def test_conv2d_matches_torch_larger_float32(case):
                         _inputs(case), np.float32)
 
 
-def test_conv2d_without_bias_and_gradients_only_where_needed(device):
-    x, w, _ = _inputs((2, 3, 5, 5, 4, 3, 1, 1, 1, 1))
+@pytest.mark.parametrize("C, F_", [(3, 4), (4, 2)])    # gx by col2im, and as a convolution of gy
+def test_conv2d_without_bias_and_gradients_only_where_needed(device, C, F_):
+    x, w, _ = _inputs((2, C, 5, 5, F_, 3, 1, 1, 1, 1))
     # a frozen input (the first layer) gets no gradient; the weight's is still right
     X, Wt = make(x, device), make(w, device, requires_grad=True)
     assert minidl.gradcheck(lambda w: F.conv2d(X, w, padding=1), [Wt])
