@@ -86,27 +86,39 @@ def windows(x, kernel, stride, dilation, out_size):
                               (*lead_strides, sh * DH, sw * DW, sh * SH, sw * SW))
 
 
-def tap(i, j, stride, dilation, out_size):
-    """The index of the pixels that kernel tap (i, j) sees in every window.
+def taps(kernel, stride, dilation, out_size):
+    """For each kernel tap, row by row: (i, j), the index of the pixels it sees, and
+    whether it is the first tap to see any of them.
 
-    ``x[tap(i, j, ...)]`` has shape (..., OH, OW) and equals
-    ``windows(x, ...)[..., i, j, :, :]``, but it is a plain slice, so it may be
-    written to.
+    ``x[index]`` has shape (..., OH, OW) and equals ``windows(x, ...)[..., i, j, :, :]``,
+    but it is a plain slice, so it may be written to.  Two taps see common pixels
+    only if their offsets i*DH (and j*DW) agree modulo the stride; the first tap of
+    each such class sees pixels no earlier tap saw, so a sum over taps can *write*
+    its values into zeros instead of adding them.  When the windows tile the input
+    (stride = kernel), every tap is a first.
     """
-    (SH, SW), (DH, DW), (OH, OW) = stride, dilation, out_size
-    return (Ellipsis, slice(i * DH, i * DH + SH * (OH - 1) + 1, SH),
-            slice(j * DW, j * DW + SW * (OW - 1) + 1, SW))
+    (KH, KW), (SH, SW), (DH, DW), (OH, OW) = kernel, stride, dilation, out_size
+    seen = set()
+    for i in range(KH):
+        for j in range(KW):
+            phase = (i * DH % SH, j * DW % SW)
+            index = (Ellipsis, slice(i * DH, i * DH + SH * (OH - 1) + 1, SH),
+                     slice(j * DW, j * DW + SW * (OW - 1) + 1, SW))
+            yield i, j, index, phase not in seen
+            seen.add(phase)
 
 
 def add_windows(gx, cols, stride, dilation):
-    """In place, add each window of ``cols`` (..., KH, KW, OH, OW) onto ``gx`` (..., H, W).
+    """Sum each window of ``cols`` (..., KH, KW, OH, OW) onto zeros ``gx`` (..., H, W), in place.
 
     The reverse of :func:`windows`: where windows overlap their values sum.
-    One add per kernel tap, each over all windows at once; no two windows
+    One write per kernel tap, each over all windows at once; no two windows
     meet in one tap's slice (it moves by the stride), so plain ``+=`` is exact.
     """
     *_, KH, KW, OH, OW = cols.shape
-    for i in range(KH):
-        for j in range(KW):
-            gx[tap(i, j, stride, dilation, (OH, OW))] += cols[..., i, j, :, :]
+    for i, j, index, first in taps((KH, KW), stride, dilation, (OH, OW)):
+        if first:
+            gx[index] = cols[..., i, j, :, :]
+        else:
+            gx[index] += cols[..., i, j, :, :]
     return gx

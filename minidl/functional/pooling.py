@@ -1,17 +1,17 @@
 """Pooling: max and average over sliding windows, adaptive and global averages.
 
 Max and average pooling visit the KH x KW taps of all windows at once: for
-each tap (i, j), ``x[tap(i, j)]`` is an (N, C, OH, OW) slice holding that tap
-of every window (see :mod:`._windows`), so a pooling is KH*KW vectorized
-maxima or sums, and its backward KH*KW vectorized adds.  Windows that do not
-overlap (stride = kernel, the usual 2x2 pooling) tile the input, so there
-each tap's slice is written once instead of accumulated.
+each tap (i, j), ``x[index]`` is an (N, C, OH, OW) slice holding that tap of
+every window (see :func:`._windows.taps`), so a pooling is KH*KW vectorized
+maxima or sums, and its backward KH*KW vectorized writes.  Windows that do
+not overlap (stride = kernel, the usual 2x2 pooling) tile the input, so
+there each tap's slice is written once instead of accumulated.
 """
 import math
 
 from .. import backend
 from ..autograd import Function, OpError, mean
-from ._windows import add_windows, is_channels_last, new_array, output_size, pad, pair, tap
+from ._windows import add_windows, is_channels_last, new_array, output_size, pad, pair, taps
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d", "max_pool1d"]
 
@@ -36,13 +36,9 @@ class _Pooling(Function):
         return pad(x, padding, value, is_channels_last(x))
 
     def _taps(self):
-        KH, KW = self.kernel
-        return [tap(i, j, self.stride, self.dilation, self.out_size) for i in range(KH) for j in range(KW)]
-
-    def _tiles(self, shape):
-        """Whether the windows cover the padded input exactly once (stride = kernel, no gaps)."""
-        return (self.stride == self.kernel and self.dilation == (1, 1)
-                and all(o * k == n for o, k, n in zip(self.out_size, self.kernel, shape[2:])))
+        """(index of the tap's pixels, whether no earlier tap saw them) for each kernel tap."""
+        return [(index, first) for _, _, index, first in
+                taps(self.kernel, self.stride, self.dilation, self.out_size)]
 
     def _zeros_like_input(self, xp, dtype):
         """The zeros that backward's gradient lands on, in the padded input's layout."""
@@ -67,28 +63,27 @@ class MaxPooling(_Pooling):
         # padding with -inf, never 0, so that a padded pixel cannot win over negative inputs
         self.x = self._padded(x, -math.inf)
         xp = backend.get_array_module(x)
-        taps = self._taps()
-        y = xp.copy(self.x[taps[0]], order="K")
-        for t in taps[1:]:
-            xp.maximum(y, self.x[t], out=y)
+        (first, _), *others = self._taps()
+        y = xp.copy(self.x[first], order="K")
+        for index, _ in others:
+            xp.maximum(y, self.x[index], out=y)
         self.y = y
         return y
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
         gx = self._zeros_like_input(xp, gy.dtype)
-        tiles = self._tiles(self.x.shape)
         remaining = xp.copy(gy)     # the gradient of the windows whose maximum is not found yet
         hit, share = xp.empty(gy.shape, dtype=bool), xp.empty_like(remaining)
-        taps = self._taps()
-        for k, t in enumerate(taps):
-            xp.equal(self.x[t], self.y, out=hit)
+        all_taps = self._taps()
+        for k, (index, first) in enumerate(all_taps):
+            xp.equal(self.x[index], self.y, out=hit)
             xp.multiply(remaining, hit, out=share)
-            if tiles:
-                gx[t] = share
+            if first:
+                gx[index] = share
             else:
-                gx[t] += share
-            if k + 1 < len(taps):
+                gx[index] += share
+            if k + 1 < len(all_taps):
                 remaining -= share
         return self._crop(gx)
 
@@ -108,10 +103,10 @@ class AvgPooling(_Pooling):
     def forward(self, x):
         xp = backend.get_array_module(x)
         self.x = self._padded(x, 0.0)
-        taps = self._taps()
-        y = xp.copy(self.x[taps[0]], order="K")
-        for t in taps[1:]:
-            y += self.x[t]
+        (first, _), *others = self._taps()
+        y = xp.copy(self.x[first], order="K")
+        for index, _ in others:
+            y += self.x[index]
         self.divisor = self._divisor(xp, x.shape[2:], x.dtype)
         y /= self.divisor
         return y
@@ -119,15 +114,10 @@ class AvgPooling(_Pooling):
     def backward(self, gy):
         xp = backend.get_array_module(gy)
         g = gy / self.divisor
-        gx = self._zeros_like_input(xp, gy.dtype)
-        if self._tiles(self.x.shape):
-            for t in self._taps():
-                gx[t] = g
-        else:
-            KH, KW = self.kernel
-            add_windows(gx, xp.broadcast_to(g[:, :, None, None], (*g.shape[:2], KH, KW, *g.shape[2:])),
-                        self.stride, self.dilation)
-        return self._crop(gx)
+        KH, KW = self.kernel
+        every_tap = xp.broadcast_to(g[:, :, None, None], (*g.shape[:2], KH, KW, *g.shape[2:]))
+        return self._crop(add_windows(self._zeros_like_input(xp, gy.dtype), every_tap, self.stride,
+                                      self.dilation))
 
     def _divisor(self, xp, size, dtype):
         """The (OH, OW) number of pixels each window averages over (as PyTorch counts them)."""

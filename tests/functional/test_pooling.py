@@ -19,15 +19,21 @@ def distinct(shape):
     return rng.permutation(math.prod(shape)).reshape(shape) * 0.1 - 1.0
 
 
+def _switches(i):
+    """Two on/off switches for case i that meet each other and i % 2 in all combinations."""
+    return (i // 4 + i) % 2, (i // 2 + i) % 2
+
+
 # (H, W, kernel, stride, padding, dilation, ceil_mode): kernels 1-3, the default stride
-# (= kernel) and 2, padding, dilation and ceil mode, on odd and even sizes in turn
-MAX_GRID = [((5, 6), (7, 7))[i % 2] + case for i, case in enumerate(
-    (K, S, P, D, ceil) for K, S, P, D, ceil in itertools.product([1, 2, 3], [None, 2], [0, 1], [1, 2],
-                                                                  [False, True])
-    if 2 * P <= D * (K - 1) + 1 and not (K == 1 and D == 2))]
+# (= kernel) and 2, padding and ceil mode, with dilation 1 and 2 and odd and even sizes in turn
+MAX_GRID = [((5, 6), (7, 7))[a] + (K, S, P, 1 + b if K > 1 else 1, ceil)
+            for i, (K, S, P, ceil) in enumerate(itertools.product([1, 2, 3], [None, 2], [0, 1],
+                                                                  [False, True]))
+            for a, b in [_switches(i)] if 2 * P <= K]
 # (H, W, kernel, stride, padding, ceil_mode, count_include_pad)
-AVG_GRID = [((5, 6), (6, 6))[i % 2] + case for i, case in enumerate(
-    itertools.product([2, 3], [None, 2], [0, 1], [False, True], [True, False]))]
+AVG_GRID = [((5, 6), (6, 6))[a] + (K, S, P, ceil, b == 0)
+            for i, (K, S, P, ceil) in enumerate(itertools.product([2, 3], [None, 2], [0, 1], [False, True]))
+            for a, b in [_switches(i)]]
 AVG_GRID += [(6, 5, 3, 1, 1, False, False), (5, 5, 2, 1, 0, True, True)]
 
 
