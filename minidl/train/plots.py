@@ -88,12 +88,12 @@ def plot_misclassified(images, targets, predictions, path=None, class_names=None
     label = (lambda c: str(class_names[int(c)])) if class_names is not None else (lambda c: str(int(c)))
     ncols = max(1, min(ncols, n))
     nrows = max(1, -(-n // ncols))
-    gap = max(1, h // 8)
-    mosaic = np.ones((nrows * (h + gap) + gap, ncols * (w + gap) + gap, channels), dtype=np.float32)
+    gap, band = max(1, w // 8), max(2, h // 3)        # between columns; above each row, for the labels
+    mosaic = np.ones((nrows * (h + band) + gap, ncols * (w + gap) + gap, channels), dtype=np.float32)
     for k, image in enumerate(images):
         low, high = image.min(), image.max()
         image = (image - low) / (high - low) if high > low else np.zeros_like(image)
-        top, left = gap + (k // ncols) * (h + gap), gap + (k % ncols) * (w + gap)
+        top, left = band + (k // ncols) * (h + band), gap + (k % ncols) * (w + gap)
         mosaic[top:top + h, left:left + w] = image.transpose(1, 2, 0)
     fig = _figure(1.3 * ncols, 1.45 * nrows + 0.3)
     ax = fig.subplots()
@@ -101,7 +101,7 @@ def plot_misclassified(images, targets, predictions, path=None, class_names=None
               interpolation="nearest")
     ax.axis("off")
     for k, (t, p) in enumerate(zip(targets, predictions)):
-        ax.text(gap + (k % ncols) * (w + gap) + w / 2, gap + (k // ncols) * (h + gap) - gap / 2,
-                f"{label(t)} \u2192 {label(p)}", ha="center", va="bottom", fontsize=8, color="firebrick")
+        ax.text(gap + (k % ncols) * (w + gap) + w / 2, band / 2 + (k // ncols) * (h + band),
+                f"{label(t)} \u2192 {label(p)}", ha="center", va="center", fontsize=8, color="firebrick")
     ax.set_title("misclassified: true \u2192 predicted" if n else "no misclassified images")
     return _finish(fig, path)

@@ -53,8 +53,8 @@ def test_plot_misclassified_titles_true_and_predicted(tmp_path, channels):
     assert [t.get_text() for t in ax.texts] == ["1 \u2192 0", "2 \u2192 0", "3 \u2192 1", "4 \u2192 2",
                                                  "0 \u2192 3"]
     mosaic = np.asarray(ax.images[0].get_array())
-    assert mosaic.shape[:2] == (2 * 9 + 1, 4 * 9 + 1)      # a 2 x 4 grid of 8x8 tiles, 1-pixel gaps
-    first = mosaic[1:9, 1:9].reshape(8, 8, channels)
+    assert mosaic.shape[:2] == (2 * (2 + 8) + 1, 4 * 9 + 1)   # 2 x 4 tiles of 8x8, label bands of 2 rows
+    first = mosaic[2:10, 1:9].reshape(8, 8, channels)
     image = images[0].transpose(1, 2, 0)        # rescaled to [0, 1] as a whole, all channels together
     np.testing.assert_allclose(first, (image - image.min()) / (image.max() - image.min()), rtol=1e-5)
 
