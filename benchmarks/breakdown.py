@@ -4,12 +4,15 @@
 
 For the duration of the measurement only, the ``forward`` and ``backward`` of
 every ``minidl.autograd.Function`` subclass are wrapped by a timer (minidl
-itself is not modified; the original methods are put back afterwards).  Each
-Function's time is *exclusive*: a Function called from inside another is
-charged to itself, not twice.  Functions are grouped into layer types by the
-module that defines them (``minidl.functional.conv`` -> conv, ...).  The time
-of a phase (forward, backward, optimizer step) not spent inside any Function
-is Python and graph bookkeeping, shown as "outside Functions".
+itself is not modified; the original methods are put back afterwards).  A
+Function's time is charged to the phase of the step it runs in (forward,
+backward, optimizer step), whichever of its methods runs: a backward may
+well call a forward (a convolution's input gradient is a convolution).  It
+is *exclusive*: a Function called from inside another is charged to itself,
+not twice.  Functions are grouped into layer types by the module that
+defines them (``minidl.functional.conv`` -> conv, ...).  The time of a phase
+not spent inside any Function is Python and graph bookkeeping, shown as
+"outside Functions".
 
 On a GPU each timed call synchronizes the device before and after, which
 serializes the queue: the per-op times are then honest, the total a little
@@ -26,7 +29,7 @@ from pathlib import Path
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-__all__ = ["instrumented", "breakdown", "markdown", "category"]
+__all__ = ["PHASES", "instrumented", "breakdown", "markdown", "category"]
 
 _CATEGORIES = {"conv": "conv", "pooling": "pool", "normalization": "batch norm", "linear": "linear",
                "activation": "activation", "loss": "loss", "dropout": "dropout", "embedding": "embedding"}
@@ -52,16 +55,23 @@ def _subclasses(cls):
     return found
 
 
+PHASES = ("forward", "backward", "optimizer step")
+
+
 class _Clock:
-    """Exclusive time per (Function class, 'forward' | 'backward'), accumulated across calls."""
+    """Exclusive time per (Function class, phase of the step), accumulated across calls.
+
+    ``phase`` is set by whoever drives the step, before each of its phases.
+    """
 
     def __init__(self, sync):
         self.sync = sync
+        self.phase = PHASES[0]
         self.seconds = defaultdict(float)
         self.calls = defaultdict(int)
         self.nested = []        # per open call: the time spent in Functions it called
 
-    def wrap(self, method, phase):
+    def wrap(self, method):
         @functools.wraps(method)
         def timed(fn_self, *arrays):
             self.sync()
@@ -72,7 +82,7 @@ class _Clock:
             finally:
                 self.sync()
                 elapsed = time.perf_counter() - start
-                key = (type(fn_self), phase)
+                key = (type(fn_self), self.phase)
                 self.seconds[key] += elapsed - self.nested.pop()
                 self.calls[key] += 1
                 if self.nested:
@@ -86,65 +96,61 @@ def instrumented(sync=lambda: None):
     from minidl.autograd import Function
     clock, patched = _Clock(sync), []
     for cls in _subclasses(Function):
-        for phase in ("forward", "backward"):
-            if phase in vars(cls):
-                original = vars(cls)[phase]
-                patched.append((cls, phase, original))
-                setattr(cls, phase, clock.wrap(original, phase))
+        for method in ("forward", "backward"):
+            if method in vars(cls):
+                original = vars(cls)[method]
+                patched.append((cls, method, original))
+                setattr(cls, method, clock.wrap(original))
     try:
         yield clock
     finally:
-        for cls, phase, original in patched:
-            setattr(cls, phase, original)
+        for cls, method, original in patched:
+            setattr(cls, method, original)
 
 
 def breakdown(name, device="cpu", batch=None, reps=3, warmup=1):
     """Mean milliseconds per training step of model ``name``: per phase, per layer type, per Function.
 
-    Returns ``{'model', 'device', 'batch', 'phases': {phase: ms}, 'categories': {type: {'forward',
-    'backward'}}, 'functions': [{'name', 'category', 'forward', 'backward', 'calls'}]}``.
+    Returns ``{'model', 'device', 'batch', 'phases': {phase: ms}, 'categories': {type: {phase: ms}},
+    'functions': [{'name', 'category', 'calls', phase: ms ...}]}``, phases as in :data:`PHASES`;
+    ``calls`` counts the Function's calls in the forward phase.
     """
     from benchmarks import cases, impls
     kind, name, cfg = cases.select(cases.load_configs(), "model", name, batch)
     impl = impls.Minidl(device)
     case = cases.make_cases([impl], kind, name, cfg)["minidl"]
     phases = defaultdict(float)
+    work = {"forward": lambda: case.forward_loss()[1], "backward": lambda loss: loss.backward(),
+            "optimizer step": lambda _: case.optimizer.step()}
 
-    def step(clock_phases):
+    def step(clock=None):
         case.optimizer.zero_grad()
-        t0 = time.perf_counter()
-        _, loss = case.forward_loss()
-        impl.sync()
-        t1 = time.perf_counter()
-        loss.backward()
-        impl.sync()
-        t2 = time.perf_counter()
-        case.optimizer.step()
-        impl.sync()
-        t3 = time.perf_counter()
-        if clock_phases is not None:
-            for phase, seconds in (("forward", t1 - t0), ("backward", t2 - t1), ("optimizer step", t3 - t2)):
-                clock_phases[phase] += seconds
+        result = None
+        for phase in PHASES:
+            if clock is not None:
+                clock.phase = phase
+            start = time.perf_counter()
+            result = work[phase]() if phase == "forward" else work[phase](result)
+            impl.sync()
+            if clock is not None:
+                phases[phase] += time.perf_counter() - start
 
     for _ in range(warmup):
-        step(None)
+        step()
     with instrumented(impl.sync) as clock:
         for _ in range(reps):
-            step(phases)
+            step(clock)
     ms = {key: s * 1e3 / reps for key, s in clock.seconds.items()}
-    functions = sorted({cls for cls, _ in ms},
-                       key=lambda c: -(ms.get((c, "forward"), 0) + ms.get((c, "backward"), 0)))
-    rows = [{"name": cls.__name__, "category": category(cls), "forward": ms.get((cls, "forward"), 0.0),
-             "backward": ms.get((cls, "backward"), 0.0),
-             "calls": clock.calls[(cls, "forward")] // reps}
-            for cls in functions]
-    categories = defaultdict(lambda: {"forward": 0.0, "backward": 0.0})
+    functions = sorted({cls for cls, _ in ms}, key=lambda c: -sum(ms.get((c, p), 0) for p in PHASES))
+    rows = [{"name": cls.__name__, "category": category(cls), "calls": clock.calls[(cls, "forward")] // reps,
+             **{p: ms.get((cls, p), 0.0) for p in PHASES}} for cls in functions]
+    categories = defaultdict(lambda: dict.fromkeys(PHASES, 0.0))
     for row in rows:
-        for phase in ("forward", "backward"):
+        for phase in PHASES:
             categories[row["category"]][phase] += row[phase]
     phase_ms = {phase: s * 1e3 / reps for phase, s in phases.items()}
     categories["outside Functions"] = {p: phase_ms[p] - sum(c[p] for c in categories.values())
-                                       for p in ("forward", "backward")}
+                                       for p in PHASES}
     return {"model": name, "device": device, "batch": cfg["batch"], "phases": phase_ms,
             "categories": dict(categories), "functions": rows}
 
@@ -156,15 +162,15 @@ def markdown(result):
     lines = [f"### {result['model']} on {result['device']}, batch {result['batch']}: {step:.1f} ms per step "
              f"(forward {phases['forward']:.1f}, backward {phases['backward']:.1f}, "
              f"optimizer step {phases['optimizer step']:.1f})", "",
-             "| layer type | forward ms | backward ms | share of step |", "|---|---|---|---|"]
-    by_time = sorted(result["categories"].items(), key=lambda kv: -(kv[1]["forward"] + kv[1]["backward"]))
-    for name, c in by_time:
-        lines.append(f"| {name} | {c['forward']:.2f} | {c['backward']:.2f} | "
-                     f"{(c['forward'] + c['backward']) / step:.0%} |")
-    lines += ["", "| Function | layer type | calls per step | forward ms | backward ms |",
-              "|---|---|---|---|---|"]
-    lines += [f"| {r['name']} | {r['category']} | {r['calls']} | {r['forward']:.2f} | {r['backward']:.2f} |"
-              for r in result["functions"]]
+             "| layer type | forward ms | backward ms | optimizer step ms | share of step |",
+             "|---|---|---|---|---|"]
+    for name, c in sorted(result["categories"].items(), key=lambda kv: -sum(kv[1].values())):
+        lines.append(f"| {name} | " + " | ".join(f"{c[p]:.2f}" for p in PHASES) +
+                     f" | {sum(c.values()) / step:.0%} |")
+    lines += ["", "| Function | layer type | calls per step | forward ms | backward ms | optimizer step ms |",
+              "|---|---|---|---|---|---|"]
+    lines += [f"| {r['name']} | {r['category']} | {r['calls']} | " + " | ".join(f"{r[p]:.2f}" for p in PHASES)
+              + " |" for r in result["functions"]]
     return "\n".join(lines) + "\n"
 
 

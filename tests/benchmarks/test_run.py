@@ -112,8 +112,11 @@ def test_breakdown_charges_each_layer_type_and_restores_the_functions():
     categories = result["categories"]
     for layer_type in ("conv", "pool", "linear", "activation", "loss"):
         assert categories[layer_type]["forward"] > 0 and categories[layer_type]["backward"] > 0, layer_type
-    total = sum(c["forward"] + c["backward"] for c in categories.values())
-    assert total == pytest.approx(result["phases"]["forward"] + result["phases"]["backward"])
+    # every millisecond of every phase is charged once: to a layer type or to "outside Functions"
+    for phase in breakdown.PHASES:
+        assert sum(c[phase] for c in categories.values()) == pytest.approx(result["phases"][phase])
+        assert categories["outside Functions"][phase] > -1e-6
+    assert {row["name"]: row["calls"] for row in result["functions"]}["Convolution"] == 3
     assert "| conv |" in breakdown.markdown(result)
 
 
