@@ -10,6 +10,7 @@ minidl / PyTorch on the CPU, measured in the same run: a target counts as met
 only when the results also agree with PyTorch's to ``PARITY_TOL``.
 """
 import json
+import math
 from pathlib import Path
 
 __all__ = ["PARITY_TOL", "MNIST_EPOCH", "parity_ok", "targets", "ratio", "write_json", "markdown",
@@ -53,14 +54,14 @@ def _memory_ratio(record):
 
 
 def parity_ok(parity):
-    """Whether minidl's results agree with PyTorch's float32 results to ``PARITY_TOL``, or, where
-    they do not, whether minidl is at least as close as PyTorch to the float64 answer."""
+    """Whether minidl's float32 results agree with PyTorch's to ``PARITY_TOL``; where only the
+    gradients do not, whether the outputs do and the whole case agrees in float64 (see run.py)."""
     if "error" in parity or "max_rel_err" not in parity:
         return False
     if parity["max_rel_err"] <= PARITY_TOL:
         return True
-    ours, theirs = parity.get("minidl_vs_float64"), parity.get("torch_vs_float64")
-    return ours is not None and ours <= max(PARITY_TOL, theirs)
+    return (parity.get("outputs_max_rel_err", math.inf) <= PARITY_TOL
+            and parity.get("float64_max_rel_err", math.inf) <= PARITY_TOL)
 
 
 def _status(value, limit, parity):
@@ -123,8 +124,9 @@ def _parity(record):
         return "no reference"
     text = f"{parity['max_rel_err']:.1e}"
     if parity["max_rel_err"] > PARITY_TOL:
-        text += (f" in {parity['worst']}; against float64: minidl {parity['minidl_vs_float64']:.1e}, "
-                 f"torch {parity['torch_vs_float64']:.1e}")
+        text += (f" in {parity['worst']} (outputs {parity['outputs_max_rel_err']:.1e}; float32 from float64: "
+                 f"minidl {parity['minidl_vs_float64']:.1e}, torch {parity['torch_vs_float64']:.1e}); "
+                 f"float64 {parity['float64_max_rel_err']:.1e}")
     return f"{text} {'ok' if parity_ok(parity) else 'MISMATCH'}"
 
 
@@ -158,8 +160,9 @@ def markdown(environment, settings, records):
              "calls, in milliseconds, with the interquartile range in brackets; minidl and PyTorch ran "
              "alternately in one process.  Ratios are minidl / PyTorch (below 1: minidl is faster).  "
              f"Parity: largest difference of outputs and gradients from PyTorch's, relative to their "
-             f"scale (target <= {PARITY_TOL:g}); beyond it, both are compared with PyTorch in float64, "
-             "and minidl passes if it is no further from that than PyTorch's float32.  "
+             f"scale (target <= {PARITY_TOL:g}).  Where gradients differ more (float32 rounding can flip "
+             "a ReLU or max-pool decision), the outputs must still agree and the case is rerun in "
+             "float64 on both sides, where it must agree too.  "
              "Peak memory: growth of the resident set during one step (CPU) or "
              "allocator peak (GPU), MiB, in a fresh process per case.", "",
              "## Environment", "",

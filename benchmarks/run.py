@@ -71,10 +71,15 @@ def selected_configs(args):
 def check_parity(built):
     """minidl's outputs and gradients against torch's, or a note why there is no comparison.
 
-    When they differ by more than the tolerance, both are also measured
-    against torch in float64, the exact answer to float32 precision: a
-    difference that comes from PyTorch's own rounding is then told apart
-    from an inaccuracy of minidl's.
+    Where they differ by more than the tolerance, the case is run again in
+    float64 on both sides.  A float32 rounding difference of 1e-7 can flip a
+    ReLU or a max-pool decision between two nearly equal values, which moves
+    a gradient term from one pixel to another: weight gradients, sums of many
+    terms that mostly cancel at initialization, then differ by far more than
+    1e-4 although both libraries are right.  In float64 no decision flips, so
+    agreement there shows the maths is the same.  The float32 outputs must
+    agree in any case, and both float32 results' distances from float64 are
+    recorded.
     """
     if "torch" not in built or "minidl" not in built:
         return {}
@@ -82,9 +87,12 @@ def check_parity(built):
         reference, ours = built["torch"].results(), built["minidl"].results()
         parity = cases.compare(ours, reference)
         if parity["max_rel_err"] > report.PARITY_TOL:
-            exact = built["torch"].float64().results()
-            parity["minidl_vs_float64"] = cases.compare(ours, exact)["max_rel_err"]
-            parity["torch_vs_float64"] = cases.compare(reference, exact)["max_rel_err"]
+            exact, ours64 = built["torch"].float64().results(), built["minidl"].float64().results()
+            errors = {"outputs_max_rel_err": cases.compare(ours, reference, outputs_only=True),
+                      "float64_max_rel_err": cases.compare(ours64, exact),
+                      "minidl_vs_float64": cases.compare(ours, exact),
+                      "torch_vs_float64": cases.compare(reference, exact)}
+            parity.update({key: error["max_rel_err"] for key, error in errors.items()})
         return parity
     except Exception as error:  # noqa: BLE001 - reported in the table, the run goes on
         return {"error": f"{type(error).__name__}: {error}"}

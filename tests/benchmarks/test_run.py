@@ -66,13 +66,14 @@ def test_targets_follow_the_issue_limits_and_require_parity():
     assert [row["value"] for row in rows][-1] == pytest.approx(1.4)
 
 
-def test_a_difference_from_pytorch_passes_only_if_minidl_is_as_close_to_float64():
-    def parity(minidl_vs_float64, torch_vs_float64):
-        return {"max_rel_err": 2e-3, "worst": "grad weight", "minidl_vs_float64": minidl_vs_float64,
-                "torch_vs_float64": torch_vs_float64}
+def test_a_gradient_difference_passes_only_with_equal_outputs_and_float64_agreement():
+    def parity(outputs, float64):
+        return {"max_rel_err": 2e-3, "worst": "grad weight", "outputs_max_rel_err": outputs,
+                "float64_max_rel_err": float64, "minidl_vs_float64": 2e-3, "torch_vs_float64": 1e-6}
     assert report.parity_ok({"max_rel_err": 5e-5})
-    assert report.parity_ok(parity(8e-4, 2e-3))         # PyTorch's float32 was the less accurate
-    assert not report.parity_ok(parity(6e-2, 2e-6))     # minidl's float32 is
+    assert report.parity_ok(parity(3e-7, 1e-13))        # a decision flipped in float32
+    assert not report.parity_ok(parity(3e-3, 1e-13))    # the float32 outputs differ
+    assert not report.parity_ok(parity(3e-7, 2e-3))     # the maths differs
     assert not report.parity_ok({"error": "ValueError: shapes"})
 
 
