@@ -116,6 +116,11 @@ class Convolution(Function):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
 
     def forward(self, x, W, b=None):
+        return self._convolve(x, W, b)[0]
+
+    def _convolve(self, x, W, b=None, z=None):
+        """y = W * x + b, chunk by chunk; with z (N, F', OH, OW), also the sum of A^T @ Z,
+        which is the weight gradient of this convolution for an output gradient z."""
         xp = backend.get_array_module(x)
         N, C, H, W_in = x.shape
         F, Cg, KH, KW = W.shape
@@ -130,20 +135,29 @@ class Convolution(Function):
         self.Wm = _matrices(W.reshape(G, Fg, Cg, KH, KW), 0, (3, 4, 2), (1,), True)
         y = new_array(xp, (N, G, Fg, OH, OW), x.dtype, self.channels_last)
         buffer = self._buffer(xp)
+        if z is not None:
+            z = z.reshape(N, G, z.shape[1] // G, OH, OW)
+            gWm = xp.zeros((G, Cg * KH * KW, z.shape[2]), x.dtype)
+            z_buffer = xp.empty(self._chunk_size() * z[0].size, x.dtype)
         for start, stop in self._chunks():
-            Y = _product(self._columns(start, stop, buffer), self.Wm, self.channels_last)
+            A = self._columns(start, stop, buffer)
+            Y = _product(A, self.Wm, self.channels_last)
             if b is not None:
                 Y += b.reshape(G, 1, Fg)
             y[start:stop] = Y.reshape(G, stop - start, OH, OW, Fg).transpose(1, 0, 4, 2, 3)
-        return y.reshape(N, F, OH, OW)
+            if z is not None:
+                Z = _matrices(z[start:stop], 1, (0, 3, 4), (2,), self.channels_last, z_buffer)
+                gWm += _product(A.swapaxes(1, 2), Z, self.channels_last)
+        return y.reshape(N, F, OH, OW), None if z is None else gWm
 
     def backward(self, gy):
         need_x, need_W = self.needs_input_grad[:2]
         need_b = self.has_bias and self.needs_input_grad[2]
-        by_convolution = need_x and self._input_gradient_is_a_convolution()
-        gx, gW, gb = self._gradients_by_chunk(gy, need_x and not by_convolution, need_W, need_b)
-        if by_convolution:
-            gx = self._input_gradient_by_convolution(gy)
+        if need_x and self._input_gradient_is_a_convolution():
+            gx, gW = self._gradients_by_convolution(gy, need_W)
+            gb = gy.sum(axis=(0, 2, 3)) if need_b else None
+        else:
+            gx, gW, gb = self._gradients_by_chunk(gy, need_x, need_W, need_b)
         return (gx, gW, gb) if self.has_bias else (gx, gW)
 
     def _gradients_by_chunk(self, gy, need_x, need_W, need_b):
@@ -162,7 +176,7 @@ class Convolution(Function):
         for start, stop in self._chunks():
             gY = _matrices(gy[start:stop], 1, (0, 3, 4), (2,), self.channels_last, gy_buffer)
             if need_W:
-                gWm += xp.matmul(self._columns(start, stop, buffer).transpose(0, 2, 1), gY)
+                gWm += _product(self._columns(start, stop, buffer).swapaxes(1, 2), gY, self.channels_last)
             if need_b:
                 gb += gY.sum(axis=1)
             if need_x:
@@ -204,19 +218,29 @@ class Convolution(Function):
                 and all(p <= d * (k - 1) for k, d, pads in zip(self.kernel, self.dilation, self.padding)
                         for p in pads))
 
-    def _input_gradient_by_convolution(self, gy):
-        """gx for stride 1: gy, padded by D(K-1) - P, correlated with the flipped filters.
+    def _gradients_by_convolution(self, gy, need_W):
+        """gx and gW for stride 1, both from one im2col: of gy.
 
-        x[h] met W[i] in y[h + P - i D], so gx[h] = sum_i gy[h + P - i D] W[i]:
-        a convolution of gy with the kernel reversed, input and output channels
-        swapped.  A copy (im2col of gy) then replaces the adds of col2im.
+        x[h] met W[i] in y[h + P - iD], so gx[h] = sum_i gy[h + P - iD] W[i]:
+        a convolution of gy, padded by D(K-1) - P, with the filters flipped
+        and their channel axes swapped.  Its columns B also give
+        gW[i] = sum_h x[h] gy[h + P - iD] = X^T @ B (taps flipped back): to
+        this convolution, x is what gy is to the forward one.  So one copy,
+        the im2col of gy, replaces the adds of col2im and a second im2col of x.
         """
         G, (KH, KW), (_, Kg, Fg) = self.groups, self.kernel, self.Wm.shape
-        W = self.Wm.reshape(G, KH, KW, Kg // (KH * KW), Fg)[:, ::-1, ::-1].transpose(0, 3, 4, 1, 2)
-        W = W.reshape(-1, Fg, KH, KW)
+        Cg = Kg // (KH * KW)
+        W = self.Wm.reshape(G, KH, KW, Cg, Fg)[:, ::-1, ::-1].transpose(0, 3, 4, 1, 2)
         padding = tuple((d * (k - 1) - before, d * (k - 1) - after)
                         for k, d, (before, after) in zip(self.kernel, self.dilation, self.padding))
-        return Convolution((1, 1), padding, self.dilation, G).forward(gy, W)
+        (top, _), (left, _) = self.padding
+        H, W_in = self.x_shape[2:]
+        x = self.x[:, :, top:top + H, left:left + W_in] if need_W else None
+        gx, gWm = Convolution((1, 1), padding, self.dilation, G)._convolve(gy, W.reshape(-1, Fg, KH, KW), z=x)
+        if gWm is not None:          # (G, KH*KW*F/G, C/G), taps flipped
+            gWm = gWm.reshape(G, KH, KW, Fg, Cg)[:, ::-1, ::-1].transpose(0, 3, 4, 1, 2)
+            gWm = gWm.reshape(G * Fg, Cg, KH, KW)
+        return gx, gWm
 
     def _column_gradient(self, gY, m):
         """gA = gY @ Wm^T, the gradient of the columns, as (m, G, C/G, KH, KW, OH, OW)."""
@@ -266,7 +290,11 @@ def _matrices(a, group, rows, cols, channels_last, out=None):
 
 
 def _product(a, b, channels_last):
-    """a @ b for stacks of matrices, the result stored in the layout's order (see _matrices)."""
+    """a @ b for stacks of matrices, in the layout's orientation (see _matrices).
+
+    Channels first computes (b^T @ a^T)^T, the same numbers, so that BLAS
+    reads each operand along its contiguous axis and writes rows of pixels.
+    """
     xp = backend.get_array_module(a)
     if channels_last:
         return xp.matmul(a, b)
