@@ -9,8 +9,9 @@ conv2d computes y = W * x + b in four steps:
    one filter, flattened the same way;
 4. backward: gWm = A^T @ gY and gA = gY @ Wm^T, then col2im adds the rows
    of gA back onto the pixels they were copied from.  With stride 1, gx is
-   also a convolution, of gy with the flipped filters; where its im2col
-   copies fewer numbers than col2im would add, backward computes it so.
+   also a convolution: of gy with the flipped filters.  Where its im2col
+   copies no more numbers than col2im would add, backward computes gx so,
+   and gW from the same columns.
 
 The products run at BLAS speed; the copies of steps 2 and 4 decide the rest.
 A copy is fast when what it moves in one go is long and contiguous, so the
@@ -130,7 +131,7 @@ class Convolution(Function):
                                   zip((H, W_in), self.kernel, self.stride, self.padding, self.dilation)]
         self.channels_last = _channels_last(Cg, OW)
         self.pointwise = self.kernel == (1, 1) and self.stride == (1, 1) and not any(sum(self.padding, ()))
-        self.x = self._padded(x)
+        self.x, self.W = self._padded(x), W
         # the filters as columns, each flattened in the (i, j, c) order of A's columns
         self.Wm = _matrices(W.reshape(G, Fg, Cg, KH, KW), 0, (3, 4, 2), (1,), True)
         y = new_array(xp, (N, G, Fg, OH, OW), x.dtype, self.channels_last)
@@ -166,7 +167,7 @@ class Convolution(Function):
             return None, None, None
         xp = backend.get_array_module(gy)
         N, C, H, W_in = self.x_shape
-        G, (OH, OW), (KH, KW), Fg = self.groups, self.out_size, self.kernel, self.Wm.shape[2]
+        G, (OH, OW), Fg = self.groups, self.out_size, self.Wm.shape[2]
         gy = gy.reshape(N, G, Fg, OH, OW)
         gWm = xp.zeros_like(self.Wm) if need_W else None
         gb = xp.zeros((G, Fg), dtype=gy.dtype) if need_b else None
@@ -185,9 +186,8 @@ class Convolution(Function):
         if need_x:
             (top, _), (left, _) = self.padding
             gx = gx.reshape(N, C, *gx.shape[3:])[:, :, top:top + H, left:left + W_in]
-        if need_W:
-            gWm = gWm.reshape(G, KH, KW, C // G, Fg).transpose(0, 4, 3, 1, 2).reshape(G * Fg, C // G, KH, KW)
-        return gx, gWm, None if gb is None else gb.reshape(G * Fg)
+        gW = None if gWm is None else _filters(gWm, self.kernel)
+        return gx, gW, None if gb is None else gb.reshape(G * Fg)
 
     # -- the layout of x and A, and the chunks of the batch ---------------------------
     def _padded(self, x):
@@ -228,19 +228,14 @@ class Convolution(Function):
         this convolution, x is what gy is to the forward one.  So one copy,
         the im2col of gy, replaces the adds of col2im and a second im2col of x.
         """
-        G, (KH, KW), (_, Kg, Fg) = self.groups, self.kernel, self.Wm.shape
-        Cg = Kg // (KH * KW)
-        W = self.Wm.reshape(G, KH, KW, Cg, Fg)[:, ::-1, ::-1].transpose(0, 3, 4, 1, 2)
         padding = tuple((d * (k - 1) - before, d * (k - 1) - after)
                         for k, d, (before, after) in zip(self.kernel, self.dilation, self.padding))
         (top, _), (left, _) = self.padding
-        H, W_in = self.x_shape[2:]
-        x = self.x[:, :, top:top + H, left:left + W_in] if need_W else None
-        gx, gWm = Convolution((1, 1), padding, self.dilation, G)._convolve(gy, W.reshape(-1, Fg, KH, KW), z=x)
-        if gWm is not None:          # (G, KH*KW*F/G, C/G), taps flipped
-            gWm = gWm.reshape(G, KH, KW, Fg, Cg)[:, ::-1, ::-1].transpose(0, 3, 4, 1, 2)
-            gWm = gWm.reshape(G * Fg, Cg, KH, KW)
-        return gx, gWm
+        H, W = self.x_shape[2:]
+        x = self.x[:, :, top:top + H, left:left + W] if need_W else None
+        transposed = Convolution((1, 1), padding, self.dilation, self.groups)
+        gx, gWm = transposed._convolve(gy, _flipped(self.W, self.groups), z=x)
+        return gx, None if gWm is None else _flipped(_filters(gWm, self.kernel), self.groups)
 
     def _column_gradient(self, gY, m):
         """gA = gY @ Wm^T, the gradient of the columns, as (m, G, C/G, KH, KW, OH, OW)."""
@@ -262,6 +257,20 @@ class Convolution(Function):
     def _buffer(self, xp):
         rows = self._chunk_size() * math.prod(self.out_size)
         return xp.empty(rows * self.x_shape[1] * math.prod(self.kernel), dtype=self.x.dtype)
+
+
+def _filters(Wm, kernel):
+    """The filters W (F, C/G, KH, KW) from their columns Wm (G, KH*KW*C/G, F/G)."""
+    G, _, Fg = Wm.shape
+    return Wm.reshape(G, *kernel, -1, Fg).transpose(0, 4, 3, 1, 2).reshape(G * Fg, -1, *kernel)
+
+
+def _flipped(W, groups):
+    """W (F, C/G, KH, KW) -> (C, F/G, KH, KW): each kernel turned by 180 degrees and, in
+    each group, filters and channels swapped.  Flipping twice gives W back."""
+    F, Cg, KH, KW = W.shape
+    W = W.reshape(groups, F // groups, Cg, KH, KW)[..., ::-1, ::-1].swapaxes(1, 2)
+    return W.reshape(groups * Cg, F // groups, KH, KW)
 
 
 def _channels_last(channels, width):
