@@ -258,7 +258,9 @@ def write_chart(path, records):
     ax_layers.set_ylabel("minidl / PyTorch time")
     ax_layers.set_title("Layers, forward + backward")
     if targeted:
-        ax_layers.legend()
+        # headroom above the tallest bar or target line, so that the legend covers neither
+        ax_layers.set_ylim(0, 1.25 * max(ratios + [limit for _, limit in targeted]))
+        ax_layers.legend(loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
