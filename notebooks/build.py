@@ -79,6 +79,8 @@ def main(argv=None):
     parser.add_argument("only", nargs="*", help="notebook number prefixes to build (default: all)")
     parser.add_argument("--no-run", action="store_true", help="write the notebooks without running them")
     args = parser.parse_args(argv)
+    # A non-interactive backend (MPLBACKEND=Agg) would leave the committed notebooks without figures.
+    os.environ.pop("MPLBACKEND", None)
     sources = sorted(SOURCES.glob("[0-9][0-9]_*.py"))
     if args.only:
         sources = [s for s in sources if any(s.name.startswith(p) for p in args.only)]

@@ -30,6 +30,9 @@ def test_committed_notebook_matches_its_source(source):
         f"{committed.name} is stale: run python notebooks/build.py {source.stem[:2]}"
     assert all(c.outputs for c in nb.cells if c.cell_type == "code" and "print(" in c.source), \
         f"{committed.name} was committed without the outputs of a run"
+    assert all(any("image/png" in out.get("data", {}) for out in c.outputs)
+               for c in nb.cells if c.cell_type == "code" and "plt.show()" in c.source), \
+        f"{committed.name} was committed without its figures (built with a non-interactive backend?)"
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=[s.stem for s in SOURCES])
