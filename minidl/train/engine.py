@@ -46,7 +46,12 @@ class TrainingState:
 
 
 def _progress_bar(loader, desc, enabled):
-    from tqdm.auto import tqdm   # imported here: tqdm.auto picks the notebook widget inside Jupyter
+    # Imported here: tqdm.auto picks the notebook widget inside Jupyter, and warns there when ipywidgets
+    # is missing, so it is imported only for a bar that will be shown.
+    if enabled:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
     # tqdm.auto calls iter() on what it wraps as soon as it is built, and again when iterated: given
     # the loader itself, it would start two epochs and draw two shuffles.  So it gets one iterator.
     # disable=None hides the bar where the output is no terminal (a log file), but not in notebooks.

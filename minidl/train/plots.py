@@ -5,14 +5,28 @@ for it.  The figures are built with ``matplotlib.figure.Figure`` rather than
 ``pyplot``: no global state and no window, so they render the same in a
 script, a test and a notebook (where the returned figure displays itself).
 """
+import functools
+import io
+
 import numpy as np
 
 __all__ = ["plot_history", "plot_confusion_matrix", "plot_misclassified"]
 
 
+def _png(fig):
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
 def _figure(width, height):
     from matplotlib.figure import Figure
-    return Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), layout="constrained")
+    # Jupyter draws a Figure with a printer that the inline backend installs only once pyplot has loaded
+    # it, which these figures never make it do: without a PNG of their own, a notebook whose first figure
+    # is one of them would show '<Figure size 1000x400 with 2 Axes>'.
+    fig._repr_png_ = functools.partial(_png, fig)
+    return fig
 
 
 def _finish(fig, path):

@@ -3,6 +3,8 @@
 The references are independent of the engine: a hand-written training loop,
 the loss of the whole set in one call, the learning rates a schedule gives.
 """
+import sys
+
 import numpy as np
 import pytest
 
@@ -151,6 +153,16 @@ def test_fit_prints_one_line_per_epoch(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("  ")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
     assert "train loss" in lines[0] and "val loss" in lines[0] and "acc" in lines[0]
+
+
+def test_fit_without_progress_does_not_import_the_notebook_bar(monkeypatch):
+    # In a notebook without ipywidgets, importing tqdm.auto prints a warning: no bar, no import.
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    x, y = _problem(n=32)
+    model = _model()
+    history = fit(model, _loader(x, y), _loader(x, y), optim.SGD(model.parameters(), lr=0.1), epochs=1,
+                  progress=False)
+    assert len(history) == 1
 
 
 def test_fit_on_a_device_moves_the_model_and_the_batches():

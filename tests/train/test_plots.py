@@ -24,6 +24,12 @@ def test_plot_history_draws_the_curves_and_writes_a_png(tmp_path):
     assert set(accuracy) == {"train", "val", "val top-5"}
 
 
+def test_a_figure_displays_itself_in_a_notebook():
+    # IPython's PNG formatter, as a notebook has it before any pyplot figure installs matplotlib's printer
+    formatters = pytest.importorskip("IPython.core.formatters")
+    assert formatters.PNGFormatter()(plot_history(HISTORY))[:8] == PNG_SIGNATURE
+
+
 def test_plot_history_without_validation():
     fig = plot_history([{"epoch": 1, "train_loss": 0.5, "train_acc": 0.8}])
     assert [line.get_label() for line in fig.axes[0].lines] == ["train"]
