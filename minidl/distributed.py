@@ -5,16 +5,24 @@ After ``loss.backward()`` each rank calls :func:`allreduce_gradients`, which
 packs all gradients into one flat float32 buffer, sums it across ranks in a
 single collective call and divides by the number of ranks: every rank then
 holds the gradient of the mean loss over the whole global batch and takes the
-same optimizer step, so the weights stay identical.
+same optimizer step, so the weights stay identical.  The learning rate needs
+no scaling: a global batch of B samples split into B / N per rank gives the
+same averaged gradient, hence the same step, as one process on B samples.
 
 Batch-norm statistics are *not* synchronized: each rank normalizes with its
 own part of the batch and keeps its own running statistics (rank 0's are the
-ones saved).
+ones saved).  Dropout and augmentation draw different numbers on each rank.
 
-Run with ``mpirun -np 2 python -m mpi4py script.py``: ``-m mpi4py`` makes an
-uncaught exception on one rank abort the whole job instead of leaving the
-others waiting in a collective forever.  Without MPI (or without mpi4py) the
-same script runs as a world of one.
+``python -m minidl train --distributed`` does all of this (see
+:func:`minidl.train.fit`'s ``distributed``)::
+
+    mpirun -np 2 python -m mpi4py -m minidl train --model lenet5 --distributed
+
+``-m mpi4py`` makes an uncaught exception on one rank abort the whole job
+instead of leaving the others waiting in a collective forever (:func:`init`
+installs the same hook).  Without MPI (or without mpi4py) the same command
+runs as a world of one, and gives the same results as without
+``--distributed``.
 """
 import sys
 
@@ -25,7 +33,7 @@ from .backend.collectives import Allreduce
 from .autograd import Tensor
 
 __all__ = ["init", "rank", "world_size", "is_main", "broadcast_parameters", "allreduce_gradients",
-           "DistributedSampler", "shard"]
+           "sum_over_ranks", "DistributedSampler", "shard"]
 
 _comm = None
 _allreduce = None
@@ -107,31 +115,58 @@ def allreduce_gradients(model):
         p.grad = Tensor(g)
 
 
+def sum_over_ranks(values):
+    """``values`` (a few numbers) summed over the ranks, as a float64 NumPy array, on every rank."""
+    total = np.array(values, dtype=np.float64)
+    if world_size() > 1:
+        _allreduce(total)
+    return total
+
+
 class DistributedSampler:
     """Indices of this rank's part of a dataset, reshuffled each epoch.
 
-    The permutation is drawn from ``seed + epoch`` so every rank draws the
-    same one, padded (by repeating its start) to a multiple of
-    ``world_size``; rank r takes positions r, r + world_size, ...  Call
-    :meth:`set_epoch` before each epoch.
+    Each epoch's permutation of ``range(length)`` is padded (by repeating its
+    start) to a multiple of ``world_size``; rank r takes positions r,
+    r + world_size, ...  So with batches of B / world_size per rank, the k-th
+    batches of all ranks together are positions kB .. (k+1)B - 1 of the
+    permutation: the k-th batch of one process with batch size B.
+
+    The permutation is drawn from ``seed + epoch``, the same on every rank
+    (call :meth:`set_epoch` before each epoch; :func:`minidl.train.fit` does).
+    With a ``generator`` instead (e.g. ``backend.generator("cpu")``, which a
+    shuffling DataLoader draws from), rank 0 draws it from that and sends it
+    to the others: the order is then the one a single process with
+    ``DataLoader(shuffle=True)`` draws, exactly so in a world of one.
     """
 
-    def __init__(self, length, rank=None, world_size=None, shuffle=True, seed=0):
+    def __init__(self, length, rank=None, world_size=None, shuffle=True, seed=0, generator=None):
         self.length = length
         self.rank = globals()["rank"]() if rank is None else rank
         self.world_size = globals()["world_size"]() if world_size is None else world_size
-        self.shuffle, self.seed, self.epoch = shuffle, seed, 0
+        self.shuffle, self.seed, self.epoch, self.generator = shuffle, seed, 0, generator
         self.per_rank = -(-length // self.world_size)
 
     def set_epoch(self, epoch):
         self.epoch = epoch
 
-    def indices(self):
-        if self.shuffle:
-            order = np.random.Generator(np.random.PCG64(self.seed + self.epoch)).permutation(self.length)
+    def _order(self):
+        if not self.shuffle:
+            return np.arange(self.length)
+        if self.generator is None:
+            return np.random.Generator(np.random.PCG64(self.seed + self.epoch)).permutation(self.length)
+        if world_size() == 1:
+            return self.generator.permutation(self.length)
+        # only rank 0 draws: the other ranks' generators stay free for their own dropout and augmentation
+        if self.rank == 0:
+            order = self.generator.permutation(self.length)
         else:
-            order = np.arange(self.length)
-        padded = np.resize(order, self.per_rank * self.world_size)
+            order = np.empty(self.length, np.int64)
+        _comm.Bcast(order, root=0)
+        return order
+
+    def indices(self):
+        padded = np.resize(self._order(), self.per_rank * self.world_size)
         return padded[self.rank::self.world_size]
 
     def __iter__(self):
