@@ -14,12 +14,21 @@ The history is a plain list of dicts, one per epoch, for example
 ``{'epoch': 3, 'lr': 0.1, 'train_loss': 0.08, 'train_acc': 0.975, 'train_top5': 1.0,
 'val_loss': 0.05, 'val_acc': 0.984, 'val_top5': 1.0, 'time': 3.2, 'images_per_s': 1250.0}``.
 Its length is the number of epochs done, which is how :func:`fit` resumes.
+
+With ``distributed=True`` (data parallelism over the ranks of ``mpirun``,
+see :mod:`minidl.distributed`) each rank's loaders give it its own part of
+every batch and of the validation set; :func:`fit` copies rank 0's weights
+to every rank first, each step averages the gradients over the ranks
+between ``backward()`` and ``optimizer.step()``, and the figures are sums
+over all ranks, so every rank gets the same history and the same callback
+decisions.  In a world of one all of this does nothing.
 """
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import distributed as dist
 from .. import functional as F
 from ..autograd import no_grad
 from ..optim.lr_scheduler import ReduceLROnPlateau
@@ -59,11 +68,13 @@ def _progress_bar(loader, desc, enabled):
                 leave=False, unit="batch", dynamic_ncols=True)
 
 
-def _run(model, loader, loss, metrics, device, optimizer, desc, progress):
+def _run(model, loader, loss, metrics, device, optimizer, desc, progress, distributed=False):
     """One pass over ``loader``; with an ``optimizer``, a training step per batch.
 
     Returns the per-sample means of the loss and the metrics, the seconds taken
-    and the images (samples) per second.
+    and the images (samples) per second; ``distributed``: gradients averaged
+    over the ranks before each step, and means and images per second over all
+    ranks' samples (the progress bar shows this rank's).
     """
     metrics = DEFAULT_METRICS if metrics is None else metrics
     totals = dict.fromkeys(["loss", *metrics], 0.0)
@@ -77,6 +88,8 @@ def _run(model, loader, loss, metrics, device, optimizer, desc, progress):
         if optimizer is not None:
             optimizer.zero_grad()
             batch_loss.backward()
+            if distributed:
+                dist.allreduce_gradients(model)
             optimizer.step()
         n = len(x)
         count += n
@@ -91,6 +104,9 @@ def _run(model, loader, loss, metrics, device, optimizer, desc, progress):
             shown["img/s"] = f"{count / (time.perf_counter() - start):.0f}"
             bar.set_postfix(shown, refresh=False)
     bar.close()
+    if distributed:
+        count, *sums = dist.sum_over_ranks([count, *totals.values()])
+        totals = dict(zip(totals, sums))
     seconds = time.perf_counter() - start
     figures = {name: total / max(count, 1) for name, total in totals.items()}
     figures.update(time=seconds, images_per_s=count / seconds if seconds > 0 else 0.0)
@@ -98,7 +114,7 @@ def _run(model, loader, loss, metrics, device, optimizer, desc, progress):
 
 
 def train_one_epoch(model, loader, optimizer, loss=F.cross_entropy, metrics=None, device=None,
-                    progress=True, desc="train"):
+                    progress=True, desc="train", distributed=False):
     """Train ``model`` for one pass over ``loader``; returns the epoch's figures.
 
     ``loss(output, y)`` gives a scalar Tensor; ``metrics`` maps names to
@@ -107,22 +123,28 @@ def train_one_epoch(model, loader, optimizer, loss=F.cross_entropy, metrics=None
     Batches are moved to ``device`` unless it is None.  The figures are the
     per-sample means of the loss and metrics over the epoch (as measured on
     the fly, while the weights change), plus 'time' and 'images_per_s'.
+    ``distributed``: ``loader`` gives this rank's part of each batch; the
+    gradients are averaged over the ranks before each step and the figures
+    are over all ranks' samples.
     """
     model.train()
-    return _run(model, loader, loss, metrics, device, optimizer, desc, progress)
+    return _run(model, loader, loss, metrics, device, optimizer, desc, progress, distributed)
 
 
-def evaluate(model, loader, loss=F.cross_entropy, metrics=None, device=None, progress=False):
+def evaluate(model, loader, loss=F.cross_entropy, metrics=None, device=None, progress=False,
+             distributed=False):
     """The mean loss and metrics of ``model`` over ``loader``, in eval mode and without a graph.
 
     Returns ``{'loss': ..., 'acc': ..., 'top5': ..., 'time': ..., 'images_per_s': ...}``;
-    the model is left in the mode it had.
+    the model is left in the mode it had.  ``distributed``: ``loader`` gives
+    this rank's part of the data (e.g. ``sampler=minidl.distributed.shard(len(dataset))``)
+    and the figures are over all ranks' parts.
     """
     was_training = model.training
     model.eval()
     try:
         with no_grad():
-            return _run(model, loader, loss, metrics, device, None, "eval", progress)
+            return _run(model, loader, loss, metrics, device, None, "eval", progress, distributed)
     finally:
         model.train(was_training)
 
@@ -155,7 +177,7 @@ def _line(record, epochs):
 
 
 def fit(model, train_loader, val_loader=None, optimizer=None, scheduler=None, epochs=1, device=None,
-        loss=F.cross_entropy, metrics=None, callbacks=(), history=None, progress=True):
+        loss=F.cross_entropy, metrics=None, callbacks=(), history=None, progress=True, distributed=False):
     """Train ``model`` for ``epochs`` epochs; returns the history (a list of one dict per epoch).
 
     Args:
@@ -171,20 +193,30 @@ def fit(model, train_loader, val_loader=None, optimizer=None, scheduler=None, ep
         history: the history of the epochs already done, to resume: training
             starts at epoch ``len(history) + 1``, and the list is extended in place.
         progress: show a progress bar per epoch and print one line per epoch.
+        distributed: train data-parallel over the ranks of ``mpirun`` (see the module's
+            docstring): every rank calls ``fit`` with loaders over its own parts of the data,
+            e.g. a :class:`~minidl.distributed.DistributedSampler` for training, whose
+            ``set_epoch`` is called before each epoch.  Callbacks run on every rank and see
+            the same history; give those that write files (``Checkpoint``) to rank 0 only.
     """
     if optimizer is None:
         raise ValueError("fit: an optimizer is needed, e.g. minidl.optim.SGD(model.parameters(), lr=0.1)")
     history = [] if history is None else history
     if device is not None:
         model.to(device)
+    if distributed:
+        dist.broadcast_parameters(model)
+    sampler = getattr(train_loader, "sampler", None)
     state = TrainingState(model, optimizer, scheduler, train_loader, history)
     for epoch in range(len(history) + 1, epochs + 1):
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch - 1)
         record = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"]}
         train = train_one_epoch(model, train_loader, optimizer, loss, metrics, device, progress,
-                                desc=f"epoch {epoch}/{epochs}")
+                                desc=f"epoch {epoch}/{epochs}", distributed=distributed)
         record.update({f"train_{k}": v for k, v in train.items() if k not in ("time", "images_per_s")})
         if val_loader is not None:
-            val = evaluate(model, val_loader, loss, metrics, device, progress)
+            val = evaluate(model, val_loader, loss, metrics, device, progress, distributed)
             record.update({f"val_{k}": v for k, v in val.items() if k not in ("time", "images_per_s")})
         record.update(time=train["time"], images_per_s=train["images_per_s"])
         if isinstance(scheduler, ReduceLROnPlateau):
