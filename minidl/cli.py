@@ -6,6 +6,7 @@
     python -m minidl models                        # the zoo, with parameter counts
     python -m minidl gradcheck conv2d              # check an op's backward numerically
     python -m minidl bench --quick                 # benchmarks/run.py, arguments passed through
+    mpirun -np 2 python -m mpi4py -m minidl train --distributed   # data-parallel on 2 processes
 
 A wrong model, dataset, device or flag ends with a one-line error and exit code 2.
 """
@@ -281,6 +282,14 @@ def _add_train_parser(sub):
     p.add_argument("--out", metavar="DIR", help="output directory (default runs/MODEL-DATASET)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out, if any")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel training over the ranks of `mpirun -np N python -m mpi4py -m minidl "
+                        "train ...`: each rank takes --batch-size/N samples of every batch, gradients are "
+                        "averaged over the ranks after each backward, and the learning rate is not scaled "
+                        "(the global batch and its mean gradient are those of one process); batch-norm "
+                        "statistics are per rank; the test figures are summed over the ranks; rank 0 alone "
+                        "prints and writes --out.  Without MPI: a world of one, the same as without the "
+                        "flag")
     p.set_defaults(func=train, parser=p)
 
 

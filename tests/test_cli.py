@@ -231,3 +231,11 @@ def test_threads_limits_blas_during_the_run_only(tmp_path, tiny_model, monkeypat
     _train(tmp_path, "--epochs", "1", *flags)
     assert during and set(during) == {threads}
     assert blas_threads() == before
+
+
+def test_train_help_states_the_data_parallel_rules(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--distributed" in text and "the learning rate is not scaled" in text
+    assert "batch-norm statistics are per rank" in text and "rank 0 alone prints" in text

@@ -6,6 +6,15 @@ checkpoint after every epoch, then print the test accuracy and draw the
 figures.  The flags are parsed by :mod:`minidl.cli`, which turns a
 :class:`UsageError` (an unknown name, a model that cannot read the images)
 into argparse's one-line error and exit code 2.
+
+With ``--distributed``, under ``mpirun -np N python -m mpi4py -m minidl
+train``, every rank runs this same command on its own part of the data (see
+:mod:`minidl.distributed`): the global ``--batch-size`` B is split into B / N
+samples per rank, drawn by a :class:`~minidl.distributed.DistributedSampler`
+from the order one process would shuffle, and the test set into N contiguous
+parts whose figures are summed over the ranks.  With ``--lr`` unchanged the
+steps are those of one process on batches of B: the learning rate is not
+scaled.  Rank 0 alone prints, writes the files and draws the figures.
 """
 import contextlib
 import difflib
@@ -15,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import autograd, backend, cuda, data, models
+from .. import autograd, backend, cuda, data, distributed, models
 from ..summary import count_parameters
 from . import recipes
 from .callbacks import Checkpoint
@@ -115,13 +124,40 @@ def run(args):
         raise UsageError(unknown("model", args.model, models.list_models()))
     if args.dataset not in data.list_datasets():
         raise UsageError(unknown("dataset", args.dataset, data.list_datasets()))
-    device = check_device(args.device)
+    if args.distributed:
+        _, ranks = distributed.init()
+        if args.batch_size % ranks:
+            raise UsageError(f"--batch-size {args.batch_size} is not a multiple of the {ranks} ranks: "
+                             "each rank takes an equal part of every batch")
+    device = check_device(_device_of_this_rank(args.device))
     with blas_threads(args.threads):
         _run(args, device)
 
 
+def _device_of_this_rank(spec):
+    """'cuda' means one GPU per rank on a machine with several ranks; anything else is kept as is."""
+    if spec == "cuda" and distributed.world_size() > 1 and cuda.is_available():
+        return f"cuda:{distributed.rank() % cuda.device_count()}"
+    return spec
+
+
+def _loaders(args, train_set, test_set, device):
+    """The training and test loaders of this rank: the whole sets without --distributed."""
+    if not args.distributed:
+        return (data.DataLoader(train_set, args.batch_size, shuffle=True, device=device),
+                data.DataLoader(test_set, 500, device=device))
+    # the sampler draws each epoch's order from the generator a shuffling loader would use, so the
+    # global batches are those of a run without --distributed
+    sampler = distributed.DistributedSampler(len(train_set), generator=backend.generator("cpu"))
+    return (data.DataLoader(train_set, args.batch_size // distributed.world_size(), sampler=sampler,
+                            device=device),
+            data.DataLoader(test_set, 500, sampler=distributed.shard(len(test_set)), device=device))
+
+
 def _run(args, device):
     start = time.perf_counter()
+    main = distributed.is_main()
+    say = print if main else (lambda *_: None)
     backend.manual_seed(args.seed)
     options = {"size": args.image_size} if args.dataset == "image-folder" and args.image_size else {}
     try:
@@ -129,9 +165,8 @@ def _run(args, device):
                                                           args.augment, **options)
     except data.DatasetError as error:
         raise UsageError(str(error).splitlines()[0]) from None
-    print(line)
-    train_loader = data.DataLoader(train_set, args.batch_size, shuffle=True, device=device)
-    test_loader = data.DataLoader(test_set, 500, device=device)
+    say(line)
+    train_loader, test_loader = _loaders(args, train_set, test_set, device)
     model = models.get(args.model, num_classes=len(train_set.classes)).to(device)
     _check_input(model, train_set, args)
     optimizer = recipes.make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum,
@@ -139,23 +174,30 @@ def _run(args, device):
     scheduler = recipes.make_scheduler(args.schedule, optimizer, args.epochs)
 
     out = Path(args.out or f"runs/{args.model}-{args.dataset}")
-    out.mkdir(parents=True, exist_ok=True)
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / "checkpoint.npz"
     history = None
     if args.resume and checkpoint.exists():
         history = load_checkpoint(checkpoint, model, optimizer, scheduler, train_loader)
-        print(f"resuming {checkpoint} after epoch {len(history)}")
+        say(f"resuming {checkpoint} after epoch {len(history)}")
     elif args.resume:
-        print(f"no checkpoint at {checkpoint}: starting from epoch 1")
-    config = {k: v for k, v in vars(args).items() if k not in ("func", "parser")}
-    (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
-    print(f"training {args.model} ({count_parameters(model):,} parameters) on {device} "
-          f"for {args.epochs} epochs")
+        say(f"no checkpoint at {checkpoint}: starting from epoch 1")
+    if main:
+        config = {k: v for k, v in vars(args).items() if k not in ("func", "parser")}
+        (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+    ranks = f" x {distributed.world_size()} ranks" if args.distributed else ""
+    say(f"training {args.model} ({count_parameters(model):,} parameters) on {device}{ranks} "
+        f"for {args.epochs} epochs")
     history = fit(model, train_loader, test_loader, optimizer, scheduler, args.epochs, device,
-                  callbacks=[Checkpoint(checkpoint, out / "history.json")], history=history,
-                  progress=not args.quiet)
+                  callbacks=[Checkpoint(checkpoint, out / "history.json")] if main else [], history=history,
+                  progress=main and not args.quiet, distributed=args.distributed)
+    if not main:
+        return
     last = history[-1]
     print(f"test accuracy {100 * last['val_acc']:.2f}% (top-5 {100 * last['val_top5']:.2f}%, "
           f"loss {last['val_loss']:.4f}) after {last['epoch']} epochs; {time.perf_counter() - start:.1f} s")
+    if args.distributed:     # the figures' predictions are of the whole test set, not of rank 0's part
+        test_loader = data.DataLoader(test_set, 500, device=device)
     figures = write_figures(model, test_set, test_loader, history, out, device)
     print(f"wrote {out}/: " + ", ".join(["checkpoint.npz", "history.json", "config.json", *figures]))
