@@ -10,6 +10,7 @@ import sys
 import numpy as np
 
 import minidl
+from minidl import backend
 from minidl import distributed as dist
 
 
@@ -49,6 +50,9 @@ def main(out_path):
     y = rng.standard_normal((16, 1)).astype(np.float32)
     mine = dist.shard(len(x), rank, size)
     disjoint = dist.DistributedSampler(len(x), rank, size, seed=3).indices()
+    # the ranks' generators differ on purpose: rank 0's draw is the one every rank must use
+    drawn = dist.DistributedSampler(len(x), rank, size, generator=backend.Generator("cpu", rank)).indices()
+    sums = dist.sum_over_ranks([rank, 1.5]).tolist()
 
     # every rank starts from rank 0's weights
     model = MLP(seed=rank)
@@ -76,6 +80,7 @@ def main(out_path):
     flat = np.concatenate([p.numpy().ravel() for p in model.parameters()])
     everyone = dist._comm.gather(flat, root=0)
     samplers = dist._comm.gather(disjoint.tolist(), root=0)
+    drawn = dist._comm.gather(drawn.tolist(), root=0)
     if rank == 0:
         ref = np.concatenate([p.numpy().ravel() for p in reference.parameters()])
         json.dump({
@@ -85,6 +90,9 @@ def main(out_path):
             "rank_weight_diff": max(float(np.abs(w - everyone[0]).max()) for w in everyone),
             "single_process_weight_diff": float(np.abs(everyone[0] - ref).max()),
             "sampler_parts": samplers,
+            "drawn_parts": drawn,
+            "rank_0_permutation": backend.Generator("cpu", 0).permutation(len(x)).tolist(),
+            "sums": sums,
         }, open(out_path, "w"))
 
 
