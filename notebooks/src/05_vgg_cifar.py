@@ -1,0 +1,283 @@
+# %% [markdown]
+# # 5. A 10-layer ConvNet on CIFAR-10 (Lab 04)
+#
+# Lab 04 trains three networks on CIFAR-10 (50,000 training and 10,000 test colour
+# images, 3x32x32, 10 classes) and compares them:
+#
+# | network | parameters | train error | test error |
+# |---|---|---|---|
+# | 1-layer MLP | 0.03M | 59% | 65% |
+# | 3-layer MLP | 2M | 0% | 46% |
+# | 10-layer ConvNet | 30M | 0% | 20% |
+#
+# with SGD at learning rate 0.25, halved at epochs 10, 14 and 18; one epoch of the
+# ConvNet took 841 s on the lab's CPU. This notebook teaches:
+# - where the parameters of the three networks are, and why the ConvNet's 30 million
+#   sit mostly in its three fully connected layers;
+# - the lab's schedule as one line, `MultiStepLR(optimizer, milestones=[10, 14, 18], gamma=0.5)`;
+# - how to train the three networks the same way and read their train and test errors;
+# - what a CPU can and cannot do with a 30M-parameter network: the run below is small
+#   (a few hundred images, a few epochs), and says so.
+
+# %%
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import minidl
+import minidl.nn as nn
+from minidl import models, optim, train
+from minidl.data import DataLoader, ImageDataset, transforms
+from minidl.data.datasets import DatasetError, get_dataset
+
+FAST = os.environ.get("MINIDL_FAST") == "1"
+minidl.manual_seed(0)
+
+# %% [markdown]
+# ## The data
+# CIFAR-10 is used when its files are found (`python -m minidl train --dataset cifar10 --download`
+# fetches them, 163 MB). Without them the notebook builds a stand-in with the same shapes:
+# the synthetic Shapes set of minidl (a square outline, disk, triangle, cross or ring at a
+# random place and size on a noisy background) drawn at 32x32 in RGB, its five shapes in two
+# colours, orange and blue, which gives 10 classes. Like CIFAR's objects, a shape can be
+# anywhere in the image.
+#
+# Either way the three networks see the same few hundred training images: the 30M-parameter
+# ConvNet is too slow on a laptop CPU for more (see the timings below).
+
+# %%
+N_TRAIN, N_TEST = (32, 32) if FAST else (256, 500)
+
+
+def shapes_in_two_colours(train, n):
+    """n images 3x32x32 uint8: Shapes' five classes in orange (labels 0-4) and in blue (5-9)."""
+    tints = np.array([[1.0, 0.45, 0.15], [0.15, 0.55, 1.0]])
+    images, labels = [], []
+    for k, tint in enumerate(tints):
+        shapes = get_dataset("synthetic", train=train, num_samples=n // 2, image_size=32, channels=3,
+                             num_classes=5, seed=k)
+        x = shapes.data.astype(np.float64)
+        on_shape = x.max(axis=1, keepdims=True) > 100      # shapes are >= 153, the noise <= 64
+        images.append(np.where(on_shape, x * tint.reshape(1, 3, 1, 1), x).round().astype(np.uint8))
+        labels.append(np.asarray(shapes.targets) + 5 * k)
+    order = np.random.default_rng(int(train)).permutation(n // 2 * 2)
+    names = [f"{colour} {shape}" for colour in ("orange", "blue") for shape in shapes.classes]
+    return np.concatenate(images)[order], np.concatenate(labels)[order], names
+
+
+try:
+    cifar = [get_dataset("cifar10", train=split) for split in (True, False)]
+    (train_x, train_y), (test_x, test_y) = [(d.data[:n], d.targets[:n])
+                                            for d, n in zip(cifar, (N_TRAIN, N_TEST))]
+    class_names, source = cifar[0].classes, "CIFAR-10"
+except DatasetError:
+    (train_x, train_y, class_names), (test_x, test_y, _) = (shapes_in_two_colours(split, n)
+                                                          for split, n in ((True, N_TRAIN), (False, N_TEST)))
+    source = "a stand-in: CIFAR-10's files are not on this machine, so synthetic shapes in two colours"
+
+mean = train_x.mean(axis=(0, 2, 3)) / 255
+std = train_x.std(axis=(0, 2, 3)) / 255
+prepare = transforms.Compose([transforms.ToFloat(), transforms.Normalize(mean, std)])
+train_set = ImageDataset(train_x, train_y, transform=prepare, classes=class_names)
+test_set = ImageDataset(test_x, test_y, transform=prepare, classes=class_names)
+print(f"data: {source}")
+print(f"{len(train_set)} training / {len(test_set)} test images {'x'.join(map(str, train_x.shape[1:]))}, "
+      f"{len(class_names)} classes, training images per class {np.bincount(train_y, minlength=10).tolist()}")
+
+# %%
+fig, axes = plt.subplots(2, 10, figsize=(12, 2.8))
+for label, column in zip(range(10), axes.T):
+    for ax, index in zip(column, np.flatnonzero(train_y == label)[:2]):
+        ax.imshow(train_x[index].transpose(1, 2, 0), interpolation="nearest")
+    column[0].set_title(class_names[label], fontsize=8)
+for ax in axes.flat:
+    ax.axis("off")
+plt.show()
+
+# %% [markdown]
+# ## Three networks
+# - the **1-layer MLP** is one linear layer from the 3,072 pixels to the 10 scores: a
+#   linear classifier, 3,072 x 10 + 10 = 30,730 parameters;
+# - the **3-layer MLP** has two hidden layers with ReLU. The lab's table gives only its size,
+#   2M, so the widths here are chosen to match it: 3,072 -> 600 -> 300 -> 10;
+# - the **10-layer ConvNet** is `models.get("vgg_cifar")`: four VGG blocks of two 3x3
+#   convolutions and a 2x2 max-pool (3->64->64, 64->128->128, 128->256->256, 256->512->512),
+#   which take 32x32 down to 2x2, then 2,048 -> 4,096 -> 4,096 -> 10.
+
+# %%
+def mlp1():
+    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
+
+
+def mlp3():
+    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 600), nn.ReLU(),
+                         nn.Linear(600, 300), nn.ReLU(), nn.Linear(300, 10))
+
+
+NETWORKS = {"1-layer MLP": (mlp1, "0.03M"), "3-layer MLP": (mlp3, "2M"),
+            "10-layer ConvNet": (lambda: models.get("vgg_cifar"), "30M")}
+for name, (build, lab) in NETWORKS.items():
+    print(f"{name:<17} {minidl.count_parameters(build()):>11,} parameters   (lab: {lab})")
+
+vgg = models.get("vgg_cifar")
+conv_params = minidl.count_parameters(vgg.features)
+fc_params = minidl.count_parameters(vgg.classifier)
+print(f"\nConvNet: its 8 convolutions hold {conv_params:,} parameters, "
+      f"its 3 fully connected layers {fc_params:,} ({100 * fc_params / (conv_params + fc_params):.0f}%)")
+
+# %% [markdown]
+# The convolutions do almost all of the computing (each 3x3 filter is applied at every
+# position of its map), the fully connected layers hold most of the weights (each weight
+# is used once per image). `minidl.summary(vgg, (3, 32, 32))` lists both per layer.
+#
+# ## The schedule: lr 0.25, halved at epochs 10, 14 and 18
+# The lab trains for 20 epochs; `MultiStepLR` multiplies the rate by `gamma` at each
+# milestone, and is stepped once per epoch (`fit` does that):
+
+# %%
+def lab_schedule(optimizer, epochs=20):
+    """The lab's milestones 10, 14, 18 of 20 epochs, scaled to ``epochs``."""
+    milestones = sorted({max(1, round(m * epochs / 20)) for m in (10, 14, 18)})
+    return optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.5)
+
+
+def rates(epochs):
+    optimizer = optim.SGD([nn.Parameter(minidl.zeros(1))], lr=0.25)
+    scheduler = lab_schedule(optimizer, epochs)
+    values = []
+    for _ in range(epochs):
+        values.append(optimizer.param_groups[0]["lr"])
+        scheduler.step()
+    return values, scheduler.milestones
+
+
+EPOCHS = 1 if FAST else 4
+for epochs in (20, EPOCHS):
+    values, milestones = rates(epochs)
+    print(f"{epochs:>2} epochs, milestones {sorted(milestones)}: lr per epoch "
+          + " ".join(f"{v:g}" for v in values))
+
+# %% [markdown]
+# This run has only the epochs of the second line, so the milestones are scaled to them
+# (half-way, 70% and 90% of the run, as 10, 14 and 18 are of 20).
+#
+# ## Training the three networks
+# The same data, batches of 16, plain SGD with the lab's rate and schedule, and PyTorch's
+# default initialization (minidl's too). After training, the train and test errors are
+# measured in evaluation mode on the whole training and test sets.
+
+# %%
+results = {}
+for name, (build, lab) in NETWORKS.items():
+    minidl.manual_seed(0)
+    model = build()
+    optimizer = optim.SGD(model.parameters(), lr=0.25)
+    history = train.fit(model, DataLoader(train_set, batch_size=16, shuffle=True), None, optimizer,
+                        lab_schedule(optimizer, EPOCHS), epochs=EPOCHS, progress=False)
+    errors = {split: 1 - train.evaluate(model, DataLoader(data, batch_size=100))["acc"]
+              for split, data in (("train", train_set), ("test", test_set))}
+    results[name] = dict(params=minidl.count_parameters(model), history=history, **errors,
+                         epoch_s=np.mean([r["time"] for r in history]))
+    r = results[name]
+    losses = " ".join(f"{h['train_loss']:.3f}" for h in history)
+    print(f"{name:<17} train error {100 * r['train']:5.1f}%  test error {100 * r['test']:5.1f}%  "
+          f"training loss per epoch {losses}  ({r['epoch_s']:.1f} s per epoch)")
+
+# %%
+LAB = {"1-layer MLP": (59, 65), "3-layer MLP": (0, 46), "10-layer ConvNet": (0, 20)}
+print(f"{'network':<17} {'parameters':>11}   {'train error':>17}   {'test error':>17}")
+print(f"{'':<17} {'':>11}   {'here':>8} {'lab':>8}   {'here':>8} {'lab':>8}")
+for name, r in results.items():
+    lab_train, lab_test = LAB[name]
+    print(f"{name:<17} {r['params']:>11,}   {100 * r['train']:>7.1f}% {lab_train:>7}%   "
+          f"{100 * r['test']:>7.1f}% {lab_test:>7}%")
+vgg_epoch = results["10-layer ConvNet"]["epoch_s"]
+print(f"\nConvNet: {1000 * vgg_epoch / len(train_set):.0f} ms per training image here, so one epoch of "
+      f"CIFAR-10's 50,000 would take about {vgg_epoch / len(train_set) * 50000 / 60:.0f} min "
+      f"(lab's CPU: 14 min)")
+
+# %%
+fig, (curve_ax, bar_ax) = plt.subplots(1, 2, figsize=(12, 4))
+for name, r in results.items():
+    curve_ax.plot([h["epoch"] for h in r["history"]], [h["train_loss"] for h in r["history"]],
+                  marker="o", label=name)
+curve_ax.axhline(np.log(10), color="gray", linestyle=":", label="chance, ln 10")
+curve_ax.set(title="training loss per epoch", xlabel="epoch", ylabel="cross-entropy (log scale)",
+             yscale="log")
+curve_ax.set_xticks(range(1, EPOCHS + 1))
+curve_ax.grid(alpha=0.3)
+curve_ax.legend(fontsize=8)
+
+positions = np.arange(len(results))
+for offset, (label, values, colour) in enumerate([
+        ("train, here", [100 * r["train"] for r in results.values()], "tab:blue"),
+        ("test, here", [100 * r["test"] for r in results.values()], "tab:orange"),
+        ("train, lab (CIFAR-10)", [LAB[n][0] for n in results], "lightsteelblue"),
+        ("test, lab (CIFAR-10)", [LAB[n][1] for n in results], "navajowhite")]):
+    bar_ax.bar(positions + (offset - 1.5) * 0.2, values, width=0.2, label=label, color=colour)
+bar_ax.set_xticks(positions)
+bar_ax.set_xticklabels([f"{n}\n{r['params'] / 1e6:.2f}M" for n, r in results.items()])
+bar_ax.set(title="error after training", ylabel="error (%)", ylim=(0, 100))
+bar_ax.grid(alpha=0.3, axis="y")
+bar_ax.legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Why a deep plain network starts slowly
+# PyTorch's default initialization draws a layer's weights with variance 1/(3 fan-in). A
+# ReLU then keeps half of the signal's energy, so each convolution shrinks the scale of
+# the activations, and 8 of them in a row shrink it a lot. Here is the spread of the
+# activations after each block for 16 training images, before any training:
+
+# %%
+vgg = models.get("vgg_cifar")
+x = next(iter(DataLoader(train_set, batch_size=16)))[0]
+with minidl.no_grad():
+    print(f"input       std {x.numpy().std():.4f}")
+    for layer_name, layer in vgg.features.named_children():
+        x = layer(x)
+        if layer_name.startswith("pool"):
+            print(f"after {layer_name} std {x.numpy().std():.4f}")
+    print(f"scores      std {vgg.classifier(x.flatten(1)).numpy().std():.4f}")
+
+# %% [markdown]
+# Tiny scores mean a loss of about ln 10 = 2.303 for every image, and tiny activations mean
+# tiny gradients for the early layers: the network first has to grow its weights before
+# it can tell the classes apart. The lab had time for that, 20 epochs of 50,000 images;
+# the few dozen steps of this run may not be enough. Whatever the printed numbers say,
+# read them with that in mind:
+#
+# - the **1-layer MLP** is a linear classifier. On CIFAR-10's 50,000 images, far more than
+#   its 3,072 inputs, it cannot fit the training set (the lab's 59% train error). With only
+#   a few hundred training images, fewer than its inputs, even a linear classifier can
+#   separate them, so a low train error here says nothing; its test error does;
+# - the **3-layer MLP** has enough weights to learn its training set by heart (the lab's
+#   0% train error), but what it learns about a shape at one place does not carry over to
+#   the same shape elsewhere, hence the lab's 46% test error;
+# - the **ConvNet** shares its filters across positions, which is what gives the lab's 20%
+#   test error, but only once it has trained long enough; its training loss above says
+#   whether this run got that far.
+#
+# In the committed run (on the stand-in, 4 epochs of 256 images, 64 steps) it did not: its
+# loss stayed at ln 10 and its errors at chance, 90%, while both MLPs fit their training
+# images and still got about half of the test images wrong. Reproducing the lab's 20%
+# takes the lab's budget: the full training set for 20 epochs, minutes per epoch on a GPU
+# (`python -m minidl train --model vgg_cifar --dataset cifar10 --download --epochs 20
+# --lr 0.25 --schedule multistep:10,14,18:0.5`), hours per epoch on this CPU.
+
+# %% [markdown]
+# ## Exercises
+# 1. Count the ConvNet's parameters by hand, layer by layer (a 3x3 convolution from C to F
+#    channels has 9CF + F), and check the total 29,900,362.
+# 2. Give the ConvNet's first linear layer 512 outputs instead of 4,096. How many parameters
+#    are left, and does the test error change?
+# 3. Train the 1-layer MLP on 5,000 training images, more than its 3,072 inputs. Why can its
+#    train error no longer reach 0, however many epochs it gets?
+# 4. Train the ConvNet with `optim.Adam(model.parameters(), lr=1e-4)` instead. Adam scales every
+#    weight's step by its own gradient's size: does it get off the ln 10 plateau sooner?
+# 5. Replace `MultiStepLR` by `optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=EPOCHS)`
+#    and compare the errors.
+# 6. With CIFAR-10's files present (`--download`), run the notebook with 2,000 training images.
+#    Which network gains most from the extra data?
