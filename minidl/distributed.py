@@ -11,17 +11,27 @@ same averaged gradient, hence the same step, as one process on B samples.
 
 Batch-norm statistics are *not* synchronized: each rank normalizes with its
 own part of the batch and keeps its own running statistics (rank 0's are the
-ones saved).  Dropout and augmentation draw different numbers on each rank.
+ones saved; evaluated on several ranks, each part of the test set is seen
+with its own rank's).  So only a model without batch norm, dropout or
+augmentation trains on N ranks exactly as on one, to float32 rounding.
 
 ``python -m minidl train --distributed`` does all of this (see
-:func:`minidl.train.fit`'s ``distributed``)::
+:func:`minidl.train.fit`'s ``distributed``); on one machine::
 
     mpirun -np 2 python -m mpi4py -m minidl train --model lenet5 --distributed
 
+and on several, with the same Python environment and files on each, a
+hostfile of lines ``host slots=N`` and ``mpirun -np 8 --hostfile hosts ...``.
+With ``--device cuda`` rank r takes GPU ``r % device_count`` of its machine.
+Rank 0 draws each epoch's order (dropout and augmentation then draw
+different numbers on each rank), prints, and writes the checkpoint, history
+and figures; ``--resume`` reads the checkpoint on every rank, so across
+machines ``--out`` must be a folder they all see.
+
 ``-m mpi4py`` makes an uncaught exception on one rank abort the whole job
 instead of leaving the others waiting in a collective forever (:func:`init`
-installs the same hook).  Without MPI (or without mpi4py) the same command
-runs as a world of one, and gives the same results as without
+installs the same hook).  Without ``mpirun`` (or without mpi4py) the same
+command runs as a world of one and gives the same results as without
 ``--distributed``.
 """
 import sys
