@@ -10,7 +10,7 @@ import pytest
 from minidl import nn
 from minidl.models import get
 from minidl.models.vgg import CONFIGS, make_features
-from tests.models.common import assert_parity
+from tests.models.common import assert_parity, default_dtype
 from tests.models.checks import random_input, recorded_draws
 
 
@@ -47,15 +47,19 @@ def test_vgg_features_match_torch_in_float32(config, batch_norm):
     assert_parity(make_features(CONFIGS[config], batch_norm), theirs, x, rtol=1e-4)
 
 
+# Without batch norm the first layers' gradients of a 16-layer net at initialization are tiny
+# sums of terms that cancel, so float32 rounding moves them by ~1e-3 relative in both
+# frameworks: those networks are compared in float64.
 @pytest.mark.slow
-@pytest.mark.parametrize("name, config, batch_norm", [("vgg11_bn", "A", True), ("vgg16", "D", False),
-                                                      ("vgg16_c", "C", False), ("vgg11_lrn", "A-LRN", False)])
-def test_full_vgg_matches_torch_in_float32(name, config, batch_norm):
+@pytest.mark.parametrize("name, config, batch_norm, dtype, rtol", [
+    ("vgg11_bn", "A", True, np.float32, 1e-4), ("vgg16", "D", False, np.float64, 1e-10),
+    ("vgg16_c", "C", False, np.float64, 1e-10), ("vgg11_lrn", "A-LRN", False, np.float64, 1e-10)])
+def test_full_vgg_matches_torch(name, config, batch_norm, dtype, rtol):
     # At 32x32 the adaptive pool repeats the 1x1 map to the classifier's 7x7.
     pytest.importorskip("torch")
     from tests.models import torch_classic
     features = torch_classic.make_layers(torch_classic.cfgs[config], batch_norm)
     theirs = torch_classic.VGG(features, num_classes=10)
-    with recorded_draws():
+    with recorded_draws(), default_dtype(dtype):
         model = get(name, num_classes=10)
-    assert_parity(model, theirs, random_input((2, 3, 32, 32), np.float32), rtol=1e-4)
+    assert_parity(model, theirs, random_input((2, 3, 32, 32), dtype), rtol=rtol)
