@@ -3,8 +3,8 @@
 Without them a stack of convolutions collapses into one linear map.  Every
 Function here is elementwise except maxout (a max over groups of channels)
 and softmax / log_softmax (over one axis).  Each backward keeps only what it
-needs: a boolean mask (relu, hardtanh), the output (sigmoid, tanh, softmax)
-or the input (leaky_relu, softplus).
+needs: the output (relu, sigmoid, tanh, softmax), a boolean mask
+(hardtanh) or the input (leaky_relu, softplus).
 """
 from .. import backend
 from ..autograd import Function, OpError
@@ -22,14 +22,15 @@ def stable_sigmoid(x):
 
 
 class ReLU(Function):
-    """y = max(x, 0); gx = gy where x > 0, else 0."""
+    """y = max(x, 0); gx = gy where y > 0, else 0."""
 
     def forward(self, x):
-        self.positive = x > 0
-        return backend.get_array_module(x).maximum(x, 0)
+        # keeping y, not a mask x > 0: the next layer keeps y for its own backward anyway
+        self.y = backend.get_array_module(x).maximum(x, 0)
+        return self.y
 
     def backward(self, gy):
-        return gy * self.positive
+        return gy * (self.y > 0)
 
 
 class LeakyReLU(Function):
