@@ -131,7 +131,10 @@ class Convolution(Function):
                                   zip((H, W_in), self.kernel, self.stride, self.padding, self.dilation)]
         self.channels_last = _channels_last(Cg, OW)
         self.pointwise = self.kernel == (1, 1) and self.stride == (1, 1) and not any(sum(self.padding, ()))
-        self.x, self.W = self._padded(x), W
+        # x is kept, not its padded copy: the layer before keeps x anyway, and backward pads it
+        # again only where it needs the columns of x
+        self.x, self.W = x, W
+        padded = self._padded(x)
         # the filters as columns, each flattened in the (i, j, c) order of A's columns
         self.Wm = _matrices(W.reshape(G, Fg, Cg, KH, KW), 0, (3, 4, 2), (1,), True)
         y = new_array(xp, (N, G, Fg, OH, OW), x.dtype, self.channels_last)
@@ -141,7 +144,7 @@ class Convolution(Function):
             gWm = xp.zeros((G, Cg * KH * KW, z.shape[2]), x.dtype)
             z_buffer = xp.empty(self._chunk_size() * z[0].size, x.dtype)
         for start, stop in self._chunks():
-            A = self._columns(start, stop, buffer)
+            A = self._columns(padded, start, stop, buffer)
             Y = _product(A, self.Wm, self.channels_last)
             if b is not None:
                 Y += b.reshape(G, 1, Fg)
@@ -171,13 +174,15 @@ class Convolution(Function):
         gy = gy.reshape(N, G, Fg, OH, OW)
         gWm = xp.zeros_like(self.Wm) if need_W else None
         gb = xp.zeros((G, Fg), dtype=gy.dtype) if need_b else None
-        padded_groups = (N, G, C // G, *self.x.shape[2:])
+        padded_size = [n + before + after for n, (before, after) in zip((H, W_in), self.padding)]
+        padded_groups = (N, G, C // G, *padded_size)
+        x = self._padded(self.x) if need_W else None
         gx = new_array(xp, padded_groups, gy.dtype, self.channels_last) if need_x else None
         buffer, gy_buffer = self._buffer(xp), xp.empty(self._chunk_size() * OH * OW * G * Fg, gy.dtype)
         for start, stop in self._chunks():
             gY = _matrices(gy[start:stop], 1, (0, 3, 4), (2,), self.channels_last, gy_buffer)
             if need_W:
-                gWm += _product(self._columns(start, stop, buffer).swapaxes(1, 2), gY, self.channels_last)
+                gWm += _product(self._columns(x, start, stop, buffer).swapaxes(1, 2), gY, self.channels_last)
             if need_b:
                 gb += gY.sum(axis=1)
             if need_x:
@@ -196,9 +201,10 @@ class Convolution(Function):
             return pad(x, self.padding, 0.0, self.channels_last)
         return x
 
-    def _columns(self, start, stop, buffer):
-        """A (G, m*OH*OW, KH*KW*C/G) for the m samples start:stop, copied into ``buffer``."""
-        x = self.x[start:stop]
+    def _columns(self, padded, start, stop, buffer):
+        """A (G, m*OH*OW, KH*KW*C/G) of the padded input for the m samples start:stop,
+        copied into ``buffer``."""
+        x = padded[start:stop]
         x = x.reshape(stop - start, self.groups, x.shape[1] // self.groups, *x.shape[2:])
         taps = windows(x, self.kernel, self.stride, self.dilation, self.out_size)
         # a 1x1 convolution's windows are x itself: A is x, copied only if its layout differs
@@ -230,9 +236,7 @@ class Convolution(Function):
         """
         padding = tuple((d * (k - 1) - before, d * (k - 1) - after)
                         for k, d, (before, after) in zip(self.kernel, self.dilation, self.padding))
-        (top, _), (left, _) = self.padding
-        H, W = self.x_shape[2:]
-        x = self.x[:, :, top:top + H, left:left + W] if need_W else None
+        x = self.x if need_W else None
         transposed = Convolution((1, 1), padding, self.dilation, self.groups)
         gx, gWm = transposed._convolve(gy, _flipped(self.W, self.groups), z=x)
         return gx, None if gWm is None else _flipped(_filters(gWm, self.kernel), self.groups)
