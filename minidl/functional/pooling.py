@@ -74,7 +74,7 @@ class MaxPooling(_Pooling):
         xp = backend.get_array_module(gy)
         gx = self._zeros_like_input(xp, gy.dtype)
         remaining = xp.copy(gy)     # the gradient of the windows whose maximum is not found yet
-        hit, share = xp.empty(gy.shape, dtype=bool), xp.empty_like(remaining)
+        hit, share = xp.empty_like(remaining, dtype=bool), xp.empty_like(remaining)   # gy's layout
         all_taps = self._taps()
         for k, (index, first) in enumerate(all_taps):
             xp.equal(self.x[index], self.y, out=hit)
