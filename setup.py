@@ -3,7 +3,8 @@ from setuptools import find_packages, setup
 
 TEST = ["pytest>=7", "scikit-learn", "mlxtend", "pillow", "ruff", "nbclient", "nbformat", "ipykernel",
         "matplotlib", "threadpoolctl"]
-NOTEBOOKS = ["jupyter", "nbclient", "nbformat", "ipykernel", "matplotlib", "scikit-learn"]  # the 8x8 digits of notebook 8
+# scikit-learn: the 8x8 digits of notebook 8
+NOTEBOOKS = ["jupyter", "nbclient", "nbformat", "ipykernel", "matplotlib", "scikit-learn"]
 GPU = ["cupy-cuda12x"]
 DISTRIBUTED = ["mpi4py"]
 
