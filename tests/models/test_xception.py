@@ -18,12 +18,16 @@ def test_xception_trains(device):
     assert out.shape == (2, 10)
 
 
+# In float32 the early layers' gradients of the whole 36-convolution network differ from
+# PyTorch's by ~1e-3 relative in a few elements, rounding in both: the whole network is
+# compared in float64.
 @pytest.mark.slow
-def test_xception_matches_torch_in_float32():
+def test_whole_xception_matches_torch():
     pytest.importorskip("torch")
     from tests.models import torch_inception
-    assert_parity(get("xception", num_classes=10), torch_inception.Xception(num_classes=10),
-                  random_input((2, 3, 32, 32), np.float32), rtol=1e-4)
+    with default_dtype(np.float64):
+        model = get("xception", num_classes=10)
+    assert_parity(model, torch_inception.Xception(num_classes=10), random_input((2, 3, 32, 32)), rtol=1e-10)
 
 
 # block 1 (no leading ReLU), a middle-flow block, block 12 (widens on its last convolution)
