@@ -1,10 +1,17 @@
 """Packaging for minidl."""
 from setuptools import find_packages, setup
 
-TEST = ["pytest>=7", "scikit-learn", "mlxtend", "pillow", "ruff", "nbclient", "nbformat", "ipykernel",
-        "matplotlib", "threadpoolctl"]
+# The main job draws its figures (matplotlib) and pins BLAS to the threads it asks for
+# (threadpoolctl): without them it would write no figures and give other numbers.
+REQUIRED = ["numpy>=1.23", "tqdm", "matplotlib", "threadpoolctl"]
+# Everything the suite runs except the PyTorch comparisons (`python -m pytest -m "not torch"`).
+TEST_CORE = ["pytest>=7", "hypothesis", "scikit-learn", "mlxtend", "pillow", "ruff", "nbclient", "nbformat",
+             "ipykernel"]
+# PyTorch is the independent reference of the parity tests; 2.13.0 is the release they were
+# checked against (its CPU build: see the README's "Tests" section).
+TEST = TEST_CORE + ["torch==2.13.0"]
 # scikit-learn: the 8x8 digits of notebook 8
-NOTEBOOKS = ["jupyter", "nbclient", "nbformat", "ipykernel", "matplotlib", "scikit-learn"]
+NOTEBOOKS = ["jupyter", "nbclient", "nbformat", "ipykernel", "scikit-learn"]
 GPU = ["cupy-cuda12x"]
 DISTRIBUTED = ["mpi4py"]
 
@@ -17,13 +24,13 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["minidl", "minidl.*"]),
     package_data={"minidl": ["data/datasets/*.npz"]},
-    install_requires=["numpy>=1.23", "tqdm"],
+    install_requires=REQUIRED,
     extras_require={
         "gpu": GPU,
         "test": TEST,
+        "test-core": TEST_CORE,
         "notebooks": NOTEBOOKS,
         "images": ["pillow"],
-        "plots": ["matplotlib"],
         "distributed": DISTRIBUTED,
         "dev": sorted(set(TEST + NOTEBOOKS + GPU + DISTRIBUTED)),
     },

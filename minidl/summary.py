@@ -4,7 +4,7 @@
 forward hook on every leaf module (and every module holding parameters of its
 own) and records what each produced.  MACs count the multiply-accumulates of
 convolution and linear layers per sample, without bias adds, as the reference
-tables of the zoo do (``/work/shared/reference/ARCHITECTURES.md``):
+tables of the zoo do (``tests/models/reference/ARCHITECTURES.md`` in the repository):
 
     conv:   OH * OW * F * (C / G) * KH * KW        linear:  in_features * out_features
 """

@@ -71,6 +71,7 @@ def test_saved_state_dict_reproduces_outputs_exactly(tmp_path, device):
     assert fresh_opt.param_groups[0]["lr"] == 0.01 and fresh_opt.state[fresh[0].weight]["step"] == 3
 
 
+@pytest.mark.torch
 def test_pytorch_weights_exported_to_npz_load_by_name(tmp_path):
     torch = pytest.importorskip("torch")
     theirs = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.BatchNorm1d(16), torch.nn.ReLU(),

@@ -46,6 +46,7 @@ def test_grouped_conv_and_conv1d_macs_match_the_reference_definition():
     assert macs[2] == 12 * 4 * 16 * 5
 
 
+@pytest.mark.torch
 def test_count_parameters_matches_torch_and_skips_frozen_ones_on_request():
     torch = pytest.importorskip("torch")
     theirs = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.Linear(8, 2))

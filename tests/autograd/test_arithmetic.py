@@ -62,6 +62,7 @@ def test_where_gradcheck(device):
     assert minidl.gradcheck(lambda a, b: A.where(cond, a, b), [a, b])
 
 
+@pytest.mark.torch
 def test_matches_torch_float32():
     torch = pytest.importorskip("torch")
     a_np = rng.standard_normal((2, 3, 4)).astype(np.float32)

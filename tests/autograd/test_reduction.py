@@ -18,6 +18,7 @@ def test_reduction_gradcheck(device, op, axis, keepdims):
     assert minidl.gradcheck(lambda x: op(x, axis, keepdims), [x])
 
 
+@pytest.mark.torch
 def test_max_shares_the_gradient_between_ties_like_torch_amax():
     torch = pytest.importorskip("torch")
     data = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
@@ -28,6 +29,7 @@ def test_max_shares_the_gradient_between_ties_like_torch_amax():
     np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
 
 
+@pytest.mark.torch
 def test_mean_matches_torch():
     torch = pytest.importorskip("torch")
     data = rng.standard_normal((3, 4, 5)).astype(np.float32)

@@ -57,6 +57,7 @@ def test_split_unused_piece_gets_zero_gradient():
     np.testing.assert_array_equal(x.grad.numpy(), [[1, 1], [1, 1], [0, 0], [0, 0]])
 
 
+@pytest.mark.torch
 def test_matches_torch():
     torch = pytest.importorskip("torch")
     data = rng.standard_normal((2, 3, 4)).astype(np.float32)

@@ -77,6 +77,7 @@ def test_a_gradient_difference_passes_only_with_equal_outputs_and_float64_agreem
     assert not report.parity_ok({"error": "ValueError: shapes"})
 
 
+@pytest.mark.torch
 def test_float64_twin_of_a_layer_case_is_closer_to_exact_than_float32():
     torch = pytest.importorskip("torch")
     from benchmarks import impls
@@ -121,6 +122,7 @@ def test_breakdown_charges_each_layer_type_and_restores_the_functions():
     assert "| conv |" in breakdown.markdown(result)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name", ["lenet5", "mnist_convnet", "vgg_cifar", "resnet18_cifar"])
 def test_torch_twins_have_the_minidl_models_parameters(name):
     pytest.importorskip("torch")

@@ -94,12 +94,14 @@ def torch_resize(x, size):
                                            align_corners=False, antialias=False).numpy()
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("size", [(5, 4), (14, 18), (7, 9), (1, 1)])
 def test_resize_matches_torch(size):
     x = images((2, 3, 7, 9))
     np.testing.assert_allclose(T.Resize(size)(x), torch_resize(x, size), atol=1e-12)
 
 
+@pytest.mark.torch
 def test_resize_int_sets_the_shorter_side():
     assert T.Resize(4)(images((1, 8, 20))).shape == (1, 4, 10)
     assert T.Resize(4)(images((1, 20, 8))).shape == (1, 10, 4)
@@ -127,6 +129,7 @@ def test_random_resized_crop_falls_back_to_a_central_crop():
     assert left.tolist() == [48] * 3
 
 
+@pytest.mark.torch
 def test_random_resized_crop_resizes_the_drawn_crop_like_torch():
     t = T.RandomResizedCrop((6, 5))
     x = images((4, 2, 12, 10))
@@ -149,6 +152,7 @@ def test_rotation_by_90_degrees_is_rot90(interpolation):
     np.testing.assert_allclose(out, np.rot90(x, 1, axes=(2, 3)), atol=1e-12)
 
 
+@pytest.mark.torch
 def test_bilinear_rotation_matches_torch_grid_sample():
     torch = pytest.importorskip("torch")
     x = images((3, 2, 9, 9))

@@ -54,6 +54,7 @@ def test_elementwise_gradcheck(device, name):
     assert minidl.gradcheck(ELEMENTWISE[name][0], [x])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_elementwise_matches_torch(name, dtype):
@@ -70,6 +71,7 @@ def test_softmax_gradcheck(device, fn, axis):
     assert minidl.gradcheck(lambda x: fn(x, axis=axis), [x])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("axis", [0, 1, -1])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
@@ -87,6 +89,7 @@ def test_maxout_gradcheck(device, shape, pool_size, axis):
     assert minidl.gradcheck(lambda x: F.maxout(x, pool_size, axis), [x])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_maxout_matches_torch_max_over_groups(dtype):
     x = distinct((2, 12, 3, 3))

@@ -72,6 +72,7 @@ def test_conv2d_gradcheck(device, monkeypatch, case, case_layout):
     assert minidl.gradcheck(lambda x, w, b: F.conv2d(x, w, b, S, P, D, G), [x, w, b])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", GRID, ids=_case_id)
 def test_conv2d_matches_torch(layout, case, dtype):
@@ -82,6 +83,7 @@ def test_conv2d_matches_torch(layout, case, dtype):
                         _inputs(case), dtype)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", [(8, 16, 9, 9, 8, 3, 1, 1, 1, 1), (8, 3, 16, 16, 8, 3, 2, 1, 1, 1),
                                   (4, 16, 8, 8, 16, 3, 1, 1, 1, 16), (8, 32, 4, 4, 16, 1, 1, 0, 1, 1)],
                          ids=_case_id)
@@ -107,6 +109,7 @@ def test_conv2d_without_bias_and_gradients_only_where_needed(device, C, F_):
     assert X.grad is not None and Wt.grad is None
 
 
+@pytest.mark.torch
 def test_conv_chain_keeps_layouts_consistent():
     """A channels-last output feeds pooling and another convolution as any array would."""
     torch = pytest.importorskip("torch")
@@ -193,6 +196,7 @@ def test_conv1d_gradcheck(device, case):
     assert minidl.gradcheck(lambda x, w, b: F.conv1d(x, w, b, S, P, D, G), [x, w, b])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CASES_1D)
 def test_conv1d_matches_torch(case, dtype):
@@ -209,6 +213,7 @@ def test_conv1d_matches_torch(case, dtype):
 UNFOLD_CASES = [((2, 3, 5, 6), 3, 1, 1, 1), ((1, 2, 7, 7), (2, 3), 2, 0, 1), ((2, 1, 8, 9), 3, (1, 2), 2, 2)]
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("shape, K, S, P, D", UNFOLD_CASES)
 def test_im2col_and_col2im_match_torch_unfold_and_fold(device, shape, K, S, P, D):
     torch = pytest.importorskip("torch")

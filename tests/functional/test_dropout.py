@@ -50,6 +50,7 @@ def test_drop_rates_and_mask_shapes(device):
         assert abs(dropped.mean() - p) < 4 * np.sqrt(p * (1 - p) / trials), dropped.mean()
 
 
+@pytest.mark.torch
 def test_scaling_matches_torch():
     torch = pytest.importorskip("torch")
     x = np.ones((64, 32, 3, 3), dtype=np.float32)

@@ -26,6 +26,7 @@ def test_linear_gradient_of_weight_only(device):
     assert minidl.gradcheck(lambda W: F.linear(x, W), [W])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear_matches_torch(bias, dtype):
@@ -66,6 +67,7 @@ def test_embedding_padding_row_gets_no_gradient(device):
     np.testing.assert_array_equal(W.grad.numpy(), expected)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("padding_idx", [None, 1, -2])
 def test_embedding_matches_torch(padding_idx, dtype):

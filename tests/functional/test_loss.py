@@ -50,6 +50,7 @@ def test_cross_entropy_gradcheck(device, kind, ignore, reduction, weighted, labe
                             [x])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
 @pytest.mark.parametrize("weighted", [False, True])
@@ -67,6 +68,7 @@ def test_cross_entropy_matches_torch(kind, ignore, reduction, weighted, label_sm
         [logits, target], dtype, grad=[True, False])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("kind, ignore", [c for c in CE_GRID if c[0] != "probs"])
@@ -105,6 +107,7 @@ def test_weighted_mean_divides_by_the_weight_of_counted_targets():
     assert per_sample[3] == 0
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_huge_logits_give_finite_losses_matching_torch(dtype):
     torch = pytest.importorskip("torch")
@@ -134,6 +137,7 @@ def test_mse_loss_gradcheck(device, reduction):
     assert minidl.gradcheck(lambda x, t: F.mse_loss(x, t, reduction), [x, t])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_mse_loss_matches_torch(reduction, dtype):
@@ -157,6 +161,7 @@ def test_bce_with_logits_gradcheck(device, reduction, weight_shape, pos_weight_s
         lambda x: F.binary_cross_entropy_with_logits(x, t, w, reduction, pos_weight=pw), [x])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weight_shape, pos_weight_shape", BCE_OPTIONS)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -182,6 +187,7 @@ def test_losses_keep_float32(device):
     assert F.mse_loss(x, x).dtype == F.binary_cross_entropy_with_logits(x, x).dtype == np.float32
 
 
+@pytest.mark.torch
 def test_all_targets_ignored_gives_nan_like_torch():
     torch = pytest.importorskip("torch")
     x = rng.standard_normal((2, 3))

@@ -45,6 +45,7 @@ def test_batch_norm_gradcheck_of_weight_and_bias_alone(device, training):
         lambda w, b: F.batch_norm(x, mean.data.copy(), var.data.copy(), w, b, training=training), params)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("affine", [True, False])
 @pytest.mark.parametrize("training", [True, False])
@@ -65,6 +66,7 @@ def test_batch_norm_matches_torch(shape, training, affine, dtype):
         assert_close(ours, theirs.numpy(), dtype, "running statistics")
 
 
+@pytest.mark.torch
 def test_running_stats_follow_torch_over_steps_including_cumulative_average():
     torch = pytest.importorskip("torch")
     batches = [rng.standard_normal((5, 4, 3, 3)).astype(np.float32) * s for s in (1, 2, 3)]
@@ -144,6 +146,7 @@ def test_local_response_norm_gradcheck(device, shape, size):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.torch
 @pytest.mark.parametrize("size, alpha, beta, k", [(5, 1e-4, 0.75, 2.0), (2, 0.3, 0.5, 1.0),
                                                   (4, 1.0, 1.2, 1.5)])
 def test_local_response_norm_matches_torch(size, alpha, beta, k, dtype):

@@ -48,6 +48,7 @@ def test_max_pool2d_gradcheck(device, case):
     assert minidl.gradcheck(lambda x: F.max_pool2d(x, K, S, P, D, ceil), [x])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", MAX_GRID, ids=_id)
 def test_max_pool2d_matches_torch_with_ties(case, dtype):
@@ -67,6 +68,7 @@ def test_avg_pool2d_gradcheck(device, case):
     assert minidl.gradcheck(lambda x: F.avg_pool2d(x, K, S, P, ceil, include), [x])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", AVG_GRID, ids=_id)
 def test_avg_pool2d_matches_torch(case, dtype):
@@ -86,6 +88,7 @@ def test_adaptive_avg_pool2d_gradcheck(device, size, out):
     assert minidl.gradcheck(lambda x: F.adaptive_avg_pool2d(x, out), [x])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("size, out", ADAPTIVE)
 def test_adaptive_avg_pool2d_matches_torch(size, out, dtype):
@@ -121,6 +124,7 @@ def test_max_pool1d_gradcheck(device, case):
     assert minidl.gradcheck(lambda x: F.max_pool1d(x, K, S, P, ceil), [x])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", MAX_1D, ids=_id)
 def test_max_pool1d_matches_torch(case, dtype):
@@ -182,6 +186,7 @@ def test_max_pool_pads_with_minus_infinity(device):
     assert (y.numpy() < -1).all()
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("H, K, S, P", [(5, 2, 2, 0), (6, 3, 2, 1), (5, 3, 3, 1), (7, 3, 2, 0), (4, 2, 3, 1),
                                         (13, 3, 2, 0), (224, 3, 2, 1), (6, 1, 4, 0)])
 @pytest.mark.parametrize("ceil_mode", [False, True])

@@ -1,7 +1,9 @@
 """Helpers shared by the model-zoo tests: the reference numbers and PyTorch parity.
 
-``reference(name)`` is the entry of /work/shared/reference/architectures.json
-(parameter count, output shape, stage shapes); ``assert_parity`` loads a
+``reference(name)`` is the entry of ``tests/models/reference/architectures.json``
+(parameter count, output shape, stage shapes, and the ``source`` each figure comes
+from: torchvision's builders and metadata, timm, or the paper's tables; the
+``ARCHITECTURES.md`` beside it gives the same figures as tables with notes); ``assert_parity`` loads a
 PyTorch model's weights into the minidl model and checks that both compute the
 same outputs, gradients and batch-norm statistics.
 """
@@ -17,28 +19,20 @@ import minidl
 from minidl import backend
 from minidl.models import from_torch
 
-REFERENCE_FILE = Path(__file__).parents[2] / ".." / "shared" / "reference" / "architectures.json"
+REFERENCE_FILE = Path(__file__).parent / "reference" / "architectures.json"
 
 
 @functools.lru_cache(maxsize=None)
-def _references():
-    if not REFERENCE_FILE.exists():
-        return None
+def all_references():
+    """The whole architectures.json table, for parametrizing tests."""
     return json.loads(REFERENCE_FILE.read_text())
 
 
-def all_references():
-    """The whole architectures.json table (empty when the file is absent), for parametrizing tests."""
-    return _references() or {}
-
-
 def reference(name):
-    """The architectures.json entry ``name``; skips the test when the file or entry is absent."""
-    table = _references()
-    if table is None:
-        pytest.skip(f"reference file {REFERENCE_FILE.resolve()} is absent")
+    """The architectures.json entry ``name`` (a missing entry is a test error, never a skip)."""
+    table = all_references()
     if name not in table:
-        pytest.skip(f"{name!r} has no entry in {REFERENCE_FILE.resolve()}")
+        raise KeyError(f"{name!r} has no entry in {REFERENCE_FILE}")
     return table[name]
 
 

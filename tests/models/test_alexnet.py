@@ -19,6 +19,7 @@ CASES = [("alexnet", "torchvision_features", 63, 224), ("alexnet_original", "ori
          ("zfnet", "zfnet_features", 63, 224)]
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("features, small", [(features, small) for _, features, small, _ in CASES])
 def test_alexnet_features_match_torch(features, small):
     pytest.importorskip("torch")
@@ -34,6 +35,7 @@ def test_alexnet_original_features_train(device):
     assert out.shape == (1, 256, 1, 1)
 
 
+@pytest.mark.torch
 @pytest.mark.slow
 @pytest.mark.parametrize("name, size", [(name, size) for name, _, _, size in CASES])
 def test_alexnets_match_torch(name, size):

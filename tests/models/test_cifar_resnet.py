@@ -27,6 +27,7 @@ def test_resnet20_forward_backward(device):      # the CPU runs in the parity te
     assert [name for name, p in model.named_parameters() if p.grad is None] == []
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name, residual", [("resnet20", True), ("plain20", False)])
 def test_matches_torch(name, residual):
     from tests.models import torch_resnets
@@ -36,6 +37,7 @@ def test_matches_torch(name, residual):
                   rtol=1e-10, train_outputs=True)
 
 
+@pytest.mark.torch
 @pytest.mark.slow
 def test_resnet110_matches_torch():
     from tests.models import torch_resnets

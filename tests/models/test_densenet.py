@@ -25,6 +25,7 @@ def test_densenet121_forward_backward(device):   # the CPU runs in the parity te
     assert [name for name, p in model.named_parameters() if p.grad is None] == []
 
 
+@pytest.mark.torch
 def test_small_imagenet_densenet_matches_torch():
     from tests.models import torch_densenet
     with default_dtype(np.float64):
@@ -33,6 +34,7 @@ def test_small_imagenet_densenet_matches_torch():
     assert_parity(model, theirs, _input((2, 3, 64, 64)), rtol=1e-10, train_outputs=True)
 
 
+@pytest.mark.torch
 @pytest.mark.slow
 def test_densenet121_matches_torch_in_float64():
     from tests.models import torch_densenet
@@ -45,6 +47,7 @@ def test_densenet121_matches_torch_in_float64():
     ("densenet_bc_L100_k12_cifar", 100, 12, True),
     ("densenet_L40_k12_cifar", 40, 12, False),
 ])
+@pytest.mark.torch
 def test_cifar_densenets_match_torch(name, depth, growth_rate, bottleneck):
     from tests.models import torch_densenet
     with default_dtype(np.float64):

@@ -26,6 +26,7 @@ def test_googlenet_returns_aux_logits_in_training_mode_only(device):
     assert isinstance(out, minidl.Tensor) and out.shape == (2, 10)
 
 
+@pytest.mark.torch
 def test_torchvision_googlenet_matches_torch():
     pytest.importorskip("torch")
     from tests.models import torch_inception
@@ -37,6 +38,7 @@ def test_torchvision_googlenet_matches_torch():
     assert_parity(model, theirs, random_input((2, 3, 48, 48)), rtol=1e-10, train_outputs=True)
 
 
+@pytest.mark.torch
 def test_paper_googlenet_matches_torch():
     pytest.importorskip("torch")
     from tests.models import torch_inception
@@ -46,6 +48,7 @@ def test_paper_googlenet_matches_torch():
     assert_parity(model, theirs, random_input((2, 3, 32, 32)), rtol=1e-10)
 
 
+@pytest.mark.torch
 def test_paper_auxiliary_head_matches_torch():
     pytest.importorskip("torch")
     from tests.models import torch_inception
@@ -60,6 +63,7 @@ def test_googlenet_rejects_an_unknown_variant():
         get("googlenet", variant="v2")
 
 
+@pytest.mark.torch
 @pytest.mark.slow
 def test_paper_googlenet_with_aux_heads_matches_torch_at_224():
     pytest.importorskip("torch")

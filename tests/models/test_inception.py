@@ -18,6 +18,7 @@ MODULES = [("InceptionA", (192, 32), (2, 192, 3, 3)), ("InceptionB", (288,), (2,
            ("InceptionE", (1280,), (2, 1280, 2, 2)), ("InceptionV3Aux", (768, 10), (2, 768, 17, 17))]
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name, args, shape", MODULES, ids=[name for name, _, _ in MODULES])
 def test_inception_v3_modules_match_torch(name, args, shape):
     # float64 with the training-mode outputs, on the strict backend: the NumPy CPU runs the
@@ -41,6 +42,7 @@ def test_inception_v3_trains_on_its_smallest_input(device):
 
 # The whole network in float64: in float32 its 94 layers leave the first layers' gradients, and
 # batch norm over the few values per channel of the last maps, dominated by rounding.
+@pytest.mark.torch
 @pytest.mark.slow
 def test_inception_v3_matches_torch():
     pytest.importorskip("torch")
@@ -51,6 +53,7 @@ def test_inception_v3_matches_torch():
     assert_parity(model, theirs, random_input((2, 3, 75, 75)), rtol=1e-10)
 
 
+@pytest.mark.torch
 @pytest.mark.slow
 def test_inception_v3_with_aux_head_matches_torch_at_299():
     pytest.importorskip("torch")

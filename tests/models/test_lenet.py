@@ -32,6 +32,7 @@ def test_lenet5_original_counts_match_the_paper():
     assert [list(maps) for maps in C3_TABLE] == entry["c3_connection_table"]
 
 
+@pytest.mark.torch
 def test_lenet5_original_matches_torch():
     torch = pytest.importorskip("torch")
     from tests.models import torch_classic
@@ -41,6 +42,7 @@ def test_lenet5_original_matches_torch():
     assert_parity(model, torch_classic.LeNet5Original(), random_input((2, 1, 32, 32)), rtol=1e-10)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("activation, pool, input_size", [("relu", "max", 28), ("tanh", "avg", 32)])
 def test_lenet5_matches_torch(activation, pool, input_size):
     torch = pytest.importorskip("torch")
@@ -73,6 +75,7 @@ def test_course_convnets_train(device, name, shape):
     assert assert_trains(get(name), random_input(shape), device).shape == (2, 10)
 
 
+@pytest.mark.torch
 def test_mnist_convnet_matches_torch():
     pytest.importorskip("torch")
     from tests.models import torch_classic
@@ -81,6 +84,7 @@ def test_mnist_convnet_matches_torch():
     assert_parity(model, torch_classic.mnist_convnet(), random_input((2, 1, 28, 28)), rtol=1e-10)
 
 
+@pytest.mark.torch
 def test_cifar_convnet_matches_torch():
     pytest.importorskip("torch")
     from tests.models import torch_classic
@@ -89,6 +93,7 @@ def test_cifar_convnet_matches_torch():
     assert_parity(model, torch_classic.cifar_convnet(), random_input((2, 3, 32, 32)), rtol=1e-10)
 
 
+@pytest.mark.torch
 @pytest.mark.slow
 def test_vgg_cifar_matches_torch_in_float32():
     pytest.importorskip("torch")

@@ -16,6 +16,7 @@ def test_nin_cifar_trains(device):
     assert assert_trains(get("nin"), random_input((2, 3, 16, 16)), device).shape == (2, 10)
 
 
+@pytest.mark.torch
 def test_nin_cifar_matches_torch():
     pytest.importorskip("torch")
     from tests.models import torch_classic
@@ -24,6 +25,7 @@ def test_nin_cifar_matches_torch():
     assert_parity(model, torch_classic.nin("cifar"), random_input((2, 3, 16, 16)), rtol=1e-10)
 
 
+@pytest.mark.torch
 def test_nin_imagenet_matches_torch():
     pytest.importorskip("torch")
     from tests.models import torch_classic

@@ -30,6 +30,7 @@ def test_preact_resnet164_forward_backward(device):
     assert [name for name, p in model.named_parameters() if p.grad is None] == []
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name, block", [("preact_resnet110", "PreActBasicBlock"),
                                          ("preact_resnet164", "PreActBottleneck")])
 def test_cifar_preact_resnets_match_torch(name, block):
@@ -40,6 +41,7 @@ def test_cifar_preact_resnets_match_torch(name, block):
     assert_parity(model, theirs, _input((2, 3, 8, 8)), rtol=1e-10, train_outputs=True)
 
 
+@pytest.mark.torch
 def test_wrn_16_4_matches_torch():
     from tests.models import torch_resnets
     with default_dtype(np.float64):
@@ -49,6 +51,7 @@ def test_wrn_16_4_matches_torch():
     assert_parity(model, theirs, _input((2, 3, 8, 8)), rtol=1e-10)
 
 
+@pytest.mark.torch
 def test_wide_resnet_matches_torch_in_float32():
     from tests.models import torch_resnets
     model = wide_resnet(depth=10, widen_factor=2)
@@ -58,6 +61,7 @@ def test_wide_resnet_matches_torch_in_float32():
 
 
 @pytest.mark.slow
+@pytest.mark.torch
 @pytest.mark.parametrize("name, block, layers", [("preact_resnet18", "PreActBasicBlock", [2, 2, 2, 2]),
                                                  ("preact_resnet50", "PreActBottleneck", [3, 4, 6, 3])])
 def test_imagenet_preact_resnets_match_torch(name, block, layers):

@@ -1,4 +1,4 @@
-"""Every registered model against /work/shared/reference/architectures.json.
+"""Every registered model against tests/models/reference/architectures.json.
 
 Each case builds a model through ``minidl.models.get`` and checks its
 parameter count exactly, then runs ``minidl.summary`` on the reference input

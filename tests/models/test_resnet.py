@@ -38,6 +38,7 @@ def test_resnet18_forward_backward(device):
     assert [name for name, p in model.named_parameters() if p.grad is None] == []
 
 
+@pytest.mark.torch
 def test_resnet18_matches_torch():
     from tests.models import torch_resnets
     with default_dtype(np.float64):
@@ -52,6 +53,7 @@ def test_resnet18_matches_torch():
     (dict(groups=8, width_per_group=4), dict(groups=8, base_width=4), np.float64, 1e-10),
     (dict(width_per_group=128), dict(base_width=128), np.float32, 1e-4),
 ])
+@pytest.mark.torch
 def test_bottleneck_matches_torch(options, torch_options, dtype, rtol):
     import torch
     from tests.models import torch_resnets
@@ -62,12 +64,14 @@ def test_bottleneck_matches_torch(options, torch_options, dtype, rtol):
     assert_parity(block, theirs, _input((2, 64, 8, 8), dtype), rtol=rtol, train_outputs=True)
 
 
+@pytest.mark.torch
 def test_resnet18_cifar_has_the_parameters_of_its_torch_definition():
     from tests.models import torch_resnets
     theirs = torch_resnets.ResNet(torch_resnets.BasicBlock, [2, 2, 2, 2], num_classes=10, cifar_stem=True)
     assert count_params(get("resnet18_cifar")) == sum(p.numel() for p in theirs.parameters())
 
 
+@pytest.mark.torch
 @pytest.mark.slow
 def test_resnet18_cifar_matches_torch():
     from tests.models import torch_resnets
@@ -82,6 +86,7 @@ def test_resnet18_cifar_matches_torch():
     ("resnet50", dict()), ("resnext50_32x4d", dict(groups=32, width_per_group=4)),
     ("wide_resnet50_2", dict(width_per_group=128)),
 ])
+@pytest.mark.torch
 def test_bottleneck_resnets_match_torch(name, options):
     from tests.models import torch_resnets
     with default_dtype(np.float64):

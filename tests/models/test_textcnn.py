@@ -38,6 +38,7 @@ def test_kim_cnn_counts_match_the_reference(mode):
     assert (count_params(model), trainable) == (entry["params"], entry["trainable_params"])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("mode", ["static", "non-static", "multichannel"])
 def test_kim_cnn_matches_torch(mode):
     # assert_parity casts the PyTorch model to the input's dtype, which cannot be the

@@ -6,6 +6,7 @@ from minidl import nn
 from minidl.models import from_torch
 from tests.models.common import randomize_batch_norm
 
+pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
 

@@ -32,6 +32,7 @@ from tests.models.checks import random_input, recorded_draws
 from tests.models.common import (_as_list, _close, assert_parity, count_params, default_dtype,
                                  randomize_batch_norm)
 
+pytestmark = pytest.mark.torch
 torchvision = pytest.importorskip("torchvision")   # first: absent, it fails before torch loads
 torch = pytest.importorskip("torch")
 

@@ -36,6 +36,7 @@ def test_vgg_bn_puts_batch_norm_after_every_convolution():
                for i in convs)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("config, batch_norm", [("A-LRN", False), ("C", True)])
 def test_vgg_features_match_torch_in_float32(config, batch_norm):
     pytest.importorskip("torch")
@@ -51,6 +52,7 @@ def test_vgg_features_match_torch_in_float32(config, batch_norm):
 # sums of terms that cancel, so float32 rounding moves them by ~1e-3 relative in both
 # frameworks: those networks are compared in float64.
 @pytest.mark.slow
+@pytest.mark.torch
 @pytest.mark.parametrize("name, config, batch_norm, dtype, rtol", [
     ("vgg11_bn", "A", True, np.float32, 1e-4), ("vgg16", "D", False, np.float64, 1e-10),
     ("vgg16_c", "C", False, np.float64, 1e-10), ("vgg11_lrn", "A-LRN", False, np.float64, 1e-10)])

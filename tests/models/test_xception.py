@@ -21,6 +21,7 @@ def test_xception_trains(device):
 # In float32 the early layers' gradients of the whole 36-convolution network differ from
 # PyTorch's by ~1e-3 relative in a few elements, rounding in both: the whole network is
 # compared in float64.
+@pytest.mark.torch
 @pytest.mark.slow
 def test_whole_xception_matches_torch():
     pytest.importorskip("torch")
@@ -31,6 +32,7 @@ def test_whole_xception_matches_torch():
 
 
 # block 1 (no leading ReLU), a middle-flow block, block 12 (widens on its last convolution)
+@pytest.mark.torch
 @pytest.mark.parametrize("in_channels, out_channels, reps, stride, start_with_relu, grow_first",
                          [(8, 16, 2, 2, False, True), (16, 16, 3, 1, True, True),
                           (16, 24, 2, 2, True, False)])

@@ -25,6 +25,7 @@ LAYERS = [
 ]
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name,args,kwargs", LAYERS, ids=[c[0] for c in LAYERS])
 def test_matches_torch(name, args, kwargs, device):
     torch = pytest.importorskip("torch")

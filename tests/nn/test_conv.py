@@ -19,6 +19,7 @@ CONV2D = [
 ]
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("args,kwargs", CONV2D, ids=[str(k) for _, k in CONV2D])
 def test_conv2d_matches_torch(args, kwargs, device):
     torch = pytest.importorskip("torch")
@@ -26,6 +27,7 @@ def test_conv2d_matches_torch(args, kwargs, device):
     assert_matches_torch(nn.Conv2d(*args, **kwargs), torch.nn.Conv2d(*args, **kwargs), x, device=device)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("kwargs", [dict(kernel_size=3), dict(kernel_size=2, stride=2, padding=1, bias=False),
                                     dict(kernel_size=3, dilation=2, groups=3, padding="same")])
 def test_conv1d_matches_torch(kwargs, device):

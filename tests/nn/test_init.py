@@ -12,6 +12,7 @@ from minidl.nn import init
 from tests.conftest import make
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("nonlinearity,param", [("linear", None), ("conv2d", None), ("sigmoid", None),
                                                 ("tanh", None), ("relu", None), ("leaky_relu", None),
                                                 ("leaky_relu", 0.2), ("leaky_relu", math.sqrt(5)),
@@ -77,6 +78,7 @@ def test_same_seed_same_weights():
     (lambda nn: nn.Conv1d(32, 64, 3), lambda t: t.nn.Conv1d(32, 64, 3)),
     (lambda nn: nn.Linear(300, 200), lambda t: t.nn.Linear(300, 200)),
 ])
+@pytest.mark.torch
 def test_default_layer_init_has_torchs_distribution(make_ours, make_theirs):
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)

@@ -11,6 +11,7 @@ from tests.nn.common import assert_matches_torch
 rng = np.random.default_rng(0)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("shape", [(5, 7), (2, 3, 7)])
 def test_linear_matches_torch(shape, bias, device):
@@ -26,6 +27,7 @@ def test_linear_parameters_follow_torch_layout():
     assert nn.Linear(3, 2, bias=False).bias is None
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("padding_idx", [None, 1])
 def test_embedding_matches_torch(padding_idx, device):
     torch = pytest.importorskip("torch")

@@ -19,6 +19,7 @@ def _pair(torch, name, **kwargs):
     return getattr(nn, name)(**ours), getattr(torch.nn, name)(**theirs)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("kwargs", [dict(), dict(weight=CLASS_WEIGHT), dict(ignore_index=1),
                                     dict(reduction="sum", label_smoothing=0.1),
                                     dict(reduction="none", weight=CLASS_WEIGHT)],
@@ -28,6 +29,7 @@ def test_cross_entropy_matches_torch(kwargs, device):
     assert_matches_torch(*_pair(torch, "CrossEntropyLoss", **kwargs), LOGITS, TARGET, device=device)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("kwargs", [dict(), dict(weight=CLASS_WEIGHT, reduction="sum"), dict(ignore_index=3)])
 def test_nll_matches_torch(kwargs, device):
     torch = pytest.importorskip("torch")
@@ -35,6 +37,7 @@ def test_nll_matches_torch(kwargs, device):
     assert_matches_torch(*_pair(torch, "NLLLoss", **kwargs), log_probs, TARGET, device=device)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_mse_matches_torch(reduction, device):
     torch = pytest.importorskip("torch")
@@ -42,6 +45,7 @@ def test_mse_matches_torch(reduction, device):
                          device=device, grad_inputs=[0])
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("kwargs", [dict(), dict(weight=np.array([1.0, 2.0, 0.5, 1.0])),
                                     dict(pos_weight=np.array([3.0, 1.0, 0.5, 2.0]), reduction="sum")],
                          ids=["plain", "weight", "pos_weight"])

@@ -169,6 +169,7 @@ def test_load_state_dict_non_strict_returns_the_differences():
         Net().load_state_dict(state, strict=False)
 
 
+@pytest.mark.torch
 def test_repr_is_an_indented_tree():
     torch = pytest.importorskip("torch")
     ours = nn.Sequential(nn.Conv2d(1, 8, 3), nn.Sequential(nn.ReLU(), nn.Flatten()), nn.Linear(8, 2))

@@ -14,6 +14,7 @@ CONFIGS = [dict(), dict(momentum=0.3, eps=1e-3), dict(momentum=None), dict(affin
            dict(track_running_stats=False)]
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
 @pytest.mark.parametrize("kwargs", CONFIGS, ids=lambda k: "-".join(f"{a}={v}" for a, v in k.items()))
 def test_batch_norm2d_matches_torch(kwargs, train, device):
@@ -30,6 +31,7 @@ def test_batch_norm2d_matches_torch(kwargs, train, device):
     assert_matches_torch(nn.BatchNorm2d(3, **kwargs), theirs, x, device=device, train=train)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("shape", [(6, 4), (6, 4, 7)])
 def test_batch_norm1d_matches_torch(shape, device):
     torch = pytest.importorskip("torch")
@@ -37,6 +39,7 @@ def test_batch_norm1d_matches_torch(shape, device):
                          device=device, train=True)
 
 
+@pytest.mark.torch
 def test_running_statistics_over_several_batches():
     torch = pytest.importorskip("torch")
     for momentum in (0.1, None):
@@ -51,6 +54,7 @@ def test_running_statistics_over_several_batches():
             np.testing.assert_allclose(getattr(ours, name).numpy(), getattr(theirs, name).numpy(), rtol=1e-12)
 
 
+@pytest.mark.torch
 def test_local_response_norm_matches_torch(device):
     torch = pytest.importorskip("torch")
     assert_matches_torch(nn.LocalResponseNorm(5, alpha=1e-2, beta=0.75, k=2.0),

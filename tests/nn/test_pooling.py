@@ -22,6 +22,7 @@ CASES = [
 ]
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name,args,kwargs", CASES, ids=[f"{n}{a}{k}" for n, a, k in CASES])
 def test_matches_torch(name, args, kwargs, device):
     torch = pytest.importorskip("torch")
@@ -29,6 +30,7 @@ def test_matches_torch(name, args, kwargs, device):
                          device=device)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("kwargs", [dict(), dict(stride=1, padding=1, ceil_mode=True)])
 def test_max_pool1d_matches_torch(kwargs, device):
     torch = pytest.importorskip("torch")

@@ -64,6 +64,7 @@ def _torch_sequence(torch, make_scheduler, name, epochs, key="lr", **kwargs):
     return _sequence(make_scheduler(torch.optim.lr_scheduler, opt), opt, epochs, key)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", CASES)
 def test_sequence_equals_torch(case):
     torch = pytest.importorskip("torch")
@@ -73,6 +74,7 @@ def test_sequence_equals_torch(case):
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name,key", [("SGD", "momentum"), ("Adam", "betas")])
 def test_one_cycle_cycles_momentum_like_torch(name, key):
     torch = pytest.importorskip("torch")
@@ -87,6 +89,7 @@ def test_one_cycle_cycles_momentum_like_torch(name, key):
     np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
 
+@pytest.mark.torch
 def test_reduce_on_plateau_equals_torch():
     torch = pytest.importorskip("torch")
     metrics = [1.0, 0.9, 0.95, 0.91, 0.92, 0.899, 0.95, 0.97, 0.98, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1]

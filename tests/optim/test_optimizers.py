@@ -65,6 +65,7 @@ def _torch_run(torch, name, kwargs, steps, groups=False):
     return W.detach().numpy(), b.detach().numpy()
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name,kwargs", CONFIGS, ids=IDS)
 def test_trajectory_equals_torch(name, kwargs, device):
     torch = pytest.importorskip("torch")
@@ -75,6 +76,7 @@ def test_trajectory_equals_torch(name, kwargs, device):
     np.testing.assert_allclose(b.numpy(), tb, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name,kwargs", [CONFIGS[1], CONFIGS[5], CONFIGS[9], CONFIGS[11]],
                          ids=["SGD", "Adam", "RMSprop", "Adagrad"])
 def test_parameter_groups_equal_torch(name, kwargs):
@@ -174,6 +176,7 @@ def test_errors():
 # --------------------------------------------------------------------------- #
 # Gradient clipping
 # --------------------------------------------------------------------------- #
+@pytest.mark.torch
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
 @pytest.mark.parametrize("max_norm", [0.5, 100.0])
 def test_clip_grad_norm_equals_torch(norm_type, max_norm, device):
@@ -193,6 +196,7 @@ def test_clip_grad_norm_equals_torch(norm_type, max_norm, device):
         np.testing.assert_array_equal(original.numpy(), g)   # a new grad, the old array untouched
 
 
+@pytest.mark.torch
 def test_clip_grad_value_equals_torch():
     torch = pytest.importorskip("torch")
     g = rng.standard_normal((4, 4))

@@ -31,6 +31,7 @@ def test_accuracy_small_example():
     assert top5_accuracy(make(scores), make(target)) == 1.0     # k >= C: every target is in the top k
 
 
+@pytest.mark.torch
 def test_accuracy_agrees_with_torch_topk():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
