@@ -3,7 +3,7 @@
 #
 # This notebook teaches:
 # - max pooling and average pooling, and the Lab 02 demo `nn.MaxPool2d(2, 2)` on a 2x6x6 input;
-# - the 6x6 -> 3x3 example of the slides;
+# - the 6x6 -> 3x3 example of the slides, with the slides' numbers;
 # - why pooling helps: halving the size cuts the cost, and the maximum of a window
 #   barely moves when the picture shifts by a pixel. We check that on a real digit.
 
@@ -19,20 +19,26 @@ from minidl.data.datasets import MNISTSubset
 minidl.manual_seed(0)
 
 # %% [markdown]
-# ## The 6x6 example: 2x2 max pooling with stride 2
-# Every 2x2 block is replaced by its largest value.
+# ## The slides' 6x6 example: 2x2 max pooling with stride 2
+# Every 2x2 block is replaced by its largest value. The lecture's activation map
+# (CS5242 lecture 8, "Pooling layer in PyTorch") and the 3x3 map the slide gives:
 
 # %%
-a = np.array([[1, 1, 2, 4, 0, 1],
-              [5, 6, 7, 8, 1, 3],
-              [3, 2, 1, 0, 2, 2],
-              [1, 2, 3, 4, 4, 1],
-              [0, 1, 6, 2, 3, 3],
-              [2, 9, 1, 5, 0, 7]], dtype=np.float32)
+a = np.array([[3, 3, 0, 1, 1, 1],
+              [7, 2, 1, 1, 5, 2],
+              [7, 9, 1, 0, 5, 6],
+              [5, 6, 1, 0, 3, 2],
+              [9, 7, 0, 0, 0, 0],
+              [4, 7, 0, 0, 0, 1]], dtype=np.float32)
+slide = np.array([[7, 1, 5],
+                  [9, 1, 6],
+                  [9, 0, 1]], dtype=np.float32)
 y = F.max_pool2d(minidl.tensor(a[None, None]), 2)
 by_hand = a.reshape(3, 2, 3, 2).max(axis=(1, 3))
 print(y.numpy()[0, 0])
-print("equal to the block maxima:", np.array_equal(y.numpy()[0, 0], by_hand))
+assert np.array_equal(y.numpy()[0, 0], by_hand), "max_pool2d differs from the block maxima"
+assert np.array_equal(y.numpy()[0, 0], slide), "max_pool2d differs from the slide"
+print("equal to the block maxima and to the slide's 3x3 map")
 
 # %% [markdown]
 # ## Lab 02: `nn.MaxPool2d(2, 2)` on a 1x2x6x6 input
@@ -87,6 +93,7 @@ for i in range(20):
 raw, pooled2, pooled4 = np.mean(rows, axis=0)
 print(f"mean relative change over 20 digits: input {raw:.2f}, "
       f"after 2x2 max-pool {pooled2:.2f}, after 4x4 max-pool {pooled4:.2f}")
+assert raw > pooled2 > pooled4, "the lesson: larger pooling windows tolerate a shift better"
 
 # %% [markdown]
 # ## Exercises
