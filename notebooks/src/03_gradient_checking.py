@@ -23,18 +23,24 @@ minidl.manual_seed(0)
 # ## Central differences, and why float64
 # For f(x) = x^3 at x = 1 the derivative is 3. The error of the estimate first
 # falls like eps^2, then rises again when rounding, about (machine epsilon) / eps,
-# takes over. In float32 machine epsilon is 1e-7, so no eps gives more than about
-# 3 correct digits; in float64 (1e-16) we get about 10.
+# takes over. The two meet near eps = (machine epsilon)^(1/3), where the error is about
+# (machine epsilon)^(2/3): in float32 (machine epsilon 1.2e-7) the best estimate is off by
+# a few millionths, in float64 (2.2e-16) by about 1e-11, five orders of magnitude better.
+# That is why gradient checks run in float64: a float32 check could not tell a correct
+# backward from one that is wrong in the sixth digit.
 
 # %%
 eps_values = np.logspace(-12, -1, 45)
+best_error = {}
 for dtype in (np.float32, np.float64):
     x = dtype(1.0)
     errors = [abs(((x + dtype(e)) ** 3 - (x - dtype(e)) ** 3) / (2 * dtype(e)) - 3) for e in eps_values]
     plt.loglog(eps_values, np.maximum(errors, 1e-17), label=np.dtype(dtype).name)
     best = int(np.argmin(errors))
+    best_error[np.dtype(dtype).name] = errors[best]
     print(f"{np.dtype(dtype).name}: best error {errors[best]:.1e} at eps = {eps_values[best]:.0e}")
 plt.xlabel("eps"); plt.ylabel("|central difference - 3|"); plt.legend(); plt.show()
+assert 1e-7 < best_error["float32"] < 1e-5 and 1e-13 < best_error["float64"] < 1e-10, best_error
 
 # %% [markdown]
 # ## `minidl.gradcheck`

@@ -9,8 +9,8 @@
 #   running estimates), and what its backward pass looks like;
 # - the BN paper's claim on one small CNN and real digits: with batch norm the network
 #   trains at a learning rate where the plain one fails, and gets there in fewer steps;
-# - dropout on a network that overfits 500 digits: how it narrows the gap between
-#   training and test accuracy.
+# - dropout on a network that memorizes 1,000 digits: what it changes on the test side
+#   of the gap between training and test accuracy, and how little that is at this size.
 
 # %%
 import os
@@ -161,6 +161,12 @@ for batch_norm in (False, True):
               + ", ".join(f"{100 * r['val_acc']:.1f}%" for r in history)
               + f"   ({time.perf_counter() - start:.0f} s)")
 
+final = {name: history[-1]["val_acc"] for name, (_, history) in runs.items()}
+if not FAST:    # four steps on 250 digits decide nothing
+    # The lesson: at the high rate the plain network stays at chance, the batch-norm one learns.
+    assert final["plain, lr 0.8"] < 0.2, final
+    assert final["batch norm, lr 0.8"] > final["plain, lr 0.8"] + 0.5, final
+
 # %%
 def smooth(values, width=10):
     values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=np.inf)
@@ -249,6 +255,15 @@ for p in (0.0, 0.5):
           f"test loss {last['val_loss']:.3f}   ({time.perf_counter() - start:.0f} s)")
 
 # %%
+no_drop, drop = dropout_runs[0.0][-1], dropout_runs[0.5][-1]
+if not FAST:    # two epochs on 200 digits decide nothing about regularization
+    # The lesson, as measured: both memorize; dropout lowers the test loss and does not cost accuracy.
+    assert min(no_drop["eval_train_acc"], drop["eval_train_acc"]) > 0.99
+    assert drop["val_loss"] < no_drop["val_loss"] and drop["val_acc"] >= no_drop["val_acc"]
+print(f"dropout changes test accuracy by {100 * (drop['val_acc'] - no_drop['val_acc']):+.1f} points "
+      f"and test loss by {drop['val_loss'] - no_drop['val_loss']:+.3f}")
+
+# %%
 fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 4))
 for p, colour in [(0.0, "tab:blue"), (0.5, "tab:green")]:
     history = dropout_runs[p]
@@ -272,8 +287,9 @@ plt.show()
 # %% [markdown]
 # Both networks end up fitting their 1,000 training digits almost perfectly: that many
 # examples cannot stop a network of this size from memorizing them. What dropout changes
-# is the test side of the gap, and the lines printed above say by how much: in the committed
-# run, a little: about half a point of test accuracy and a somewhat lower test loss.
+# is the test side of the gap, and the lines printed above say by how much: a little,
+# a fraction of a point of test accuracy and a somewhat lower test loss (the cell above
+# asserts the direction; the sizes are what it prints).
 # Expect no more at this size: Srivastava et al. (2014, "Dropout: a simple way to
 # prevent neural networks from overfitting", Sec. 7.4) found that on MNIST dropout gives
 # nothing for training sets of 100 or 500 examples, and that its gain grows with the data
