@@ -24,19 +24,23 @@ minidl.manual_seed(0)
 
 # %% [markdown]
 # ## The 6x6 example of the slides
-# A 6x6 black-and-white image and a 3x3 filter that looks for a diagonal line.
-# Sliding the filter over every position where it fits gives a 4x4 map.
+# The lecture's 6x6 image and 3x3 filter (CS5242 lecture 8, "Padding"). Sliding the
+# filter over every position where it fits gives the slide's 4x4 map.
 
 # %%
-image = np.array([[1, 0, 0, 0, 0, 1],
-                  [0, 1, 0, 0, 1, 0],
-                  [0, 0, 1, 1, 0, 0],
-                  [1, 0, 0, 0, 1, 0],
-                  [0, 1, 0, 0, 1, 0],
-                  [0, 0, 1, 0, 1, 0]], dtype=np.float32)
-kernel = np.array([[1, -1, -1],
-                   [-1, 1, -1],
-                   [-1, -1, 1]], dtype=np.float32)
+image = np.array([[3, 2, 3, 3, 3, 1],
+                  [0, 1, 3, 3, 1, 2],
+                  [2, 2, 0, 0, 2, 0],
+                  [3, 0, 1, 3, 3, 0],
+                  [2, 3, 2, 0, 0, 1],
+                  [2, 2, 2, 3, 1, 0]], dtype=np.float32)
+kernel = np.array([[0, 1, 0],
+                   [0, 0, 0],
+                   [1, 1, 2]], dtype=np.float32)
+slide = np.array([[6, 5, 7, 5],
+                  [6, 10, 13, 7],
+                  [11, 5, 2, 4],
+                  [8, 11, 10, 7]], dtype=np.float32)
 
 # the definition, as loops: out[i, j] = sum over the window of image * kernel
 by_hand = np.array([[(image[i:i + 3, j:j + 3] * kernel).sum() for j in range(4)] for i in range(4)])
@@ -46,7 +50,36 @@ w = minidl.tensor(kernel[None, None])         # F=1, C=1, KH=3, KW=3
 y = F.conv2d(x, w)
 print("output shape:", y.shape)
 print(y.numpy()[0, 0])
-print("equal to the loops:", np.array_equal(y.numpy()[0, 0], by_hand))
+assert np.array_equal(y.numpy()[0, 0], by_hand), "conv2d differs from the loops"
+assert np.array_equal(y.numpy()[0, 0], slide), "conv2d differs from the slide"
+print("equal to the loops and to the slide's 4x4 map")
+
+# %% [markdown]
+# ## The slides' stride-2 example, checked
+# The slide "Strided convolution" takes a 7x7 image (the 6x6 above with one more row and
+# column) and the same filter with stride 2, and shows the 3x3 map
+# `[[6, 5, 7], [6, 10, 13], [11, 5, 2]]`. The output size is right, (7 - 3) / 2 + 1 = 3,
+# but those nine numbers are the top-left corner of the stride-1 map: stride 2 visits the
+# windows at rows and columns 0, 2 and 4. Computing it is how to catch such a slip:
+
+# %%
+image7 = np.array([[3, 2, 3, 3, 3, 1, 2],
+                   [0, 1, 3, 3, 1, 2, 1],
+                   [2, 2, 0, 0, 2, 0, 0],
+                   [3, 0, 1, 3, 3, 0, 3],
+                   [2, 3, 2, 0, 0, 1, 1],
+                   [2, 2, 2, 3, 1, 0, 1],
+                   [0, 2, 1, 1, 3, 3, 1]], dtype=np.float32)
+slide_stride2 = np.array([[6, 5, 7], [6, 10, 13], [11, 5, 2]], dtype=np.float32)
+x7 = minidl.tensor(image7[None, None])
+stride1 = F.conv2d(x7, w).numpy()[0, 0]
+stride2 = F.conv2d(x7, w, stride=2).numpy()[0, 0]
+print("stride 2:\n", stride2)
+print("stride 1, top-left 3x3:\n", stride1[:3, :3])
+assert np.array_equal(stride2, stride1[::2, ::2]), "stride 2 keeps every other stride-1 window"
+assert np.array_equal(stride1[:3, :3], slide_stride2), "the slide's map is the stride-1 corner"
+assert not np.array_equal(stride2, slide_stride2)
+print("stride 2 = every other window of stride 1; the slide printed the stride-1 corner instead")
 
 # %% [markdown]
 # ## Padding keeps the size, stride shrinks it
@@ -128,7 +161,7 @@ print("input", x.shape, "-> output", y.shape)
 
 # %% [markdown]
 # ## Exercises
-# 1. Change the 6x6 example's filter to detect the other diagonal. Where is the map largest?
+# 1. Give the 6x6 example the diagonal filter [[1, 0, 0], [0, 1, 0], [0, 0, 1]]. Where is its map largest?
 # 2. With stride 2 and padding 1, what size does a 7x7 input become under a 3x3 filter?
 #    Check the formula with `F.conv2d`.
 # 3. How many columns does im2col make for a batch of 64 MNIST images (1x28x28) with a

@@ -170,7 +170,9 @@ ZOO = [
     ("zfnet", {}, (3, 224, 224), 2013, 11.7),
     ("nin", {"variant": "imagenet"}, (3, 224, 224), 2013, None),
     ("vgg11", {}, (3, 224, 224), 2014, None),
+    ("vgg11_lrn", {}, (3, 224, 224), 2014, None),
     ("vgg13", {}, (3, 224, 224), 2014, None),
+    ("vgg16_c", {}, (3, 224, 224), 2014, None),
     ("vgg16", {}, (3, 224, 224), 2014, None),
     ("vgg19", {}, (3, 224, 224), 2014, 7.3),
     ("googlenet", {"aux_logits": False}, (3, 224, 224), 2014, 6.7),
@@ -184,7 +186,7 @@ ZOO = [
 ]
 
 if FAST:        # the members between the first and last of each family are skipped
-    ZOO = [z for z in ZOO if z[0] not in ("vgg13", "vgg16", "resnet34", "resnet101")]
+    ZOO = [z for z in ZOO if z[0] not in ("vgg11_lrn", "vgg13", "vgg16_c", "vgg16", "resnet34", "resnet101")]
 
 rows = []
 print(f"{'model':<17} {'year':>4} {'input':>11} {'layers':>6} {'params':>13} {'GMACs':>7} "
@@ -258,15 +260,42 @@ plt.show()
 
 # %%
 measured = [r for r in rows if not np.isnan(r["macs"])]
-fig, ax = plt.subplots(figsize=(8, 5.5))
-ax.scatter([r["macs"] / 1e9 for r in measured], [r["params"] / 1e6 for r in measured],
-           c=[r["year"] for r in measured], cmap="viridis", s=50)
-for r in measured:
-    ax.annotate(r["name"], (r["macs"] / 1e9, r["params"] / 1e6), textcoords="offset points",
-                xytext=(4, 4), fontsize=8)
+FAMILIES = {"lenet": "LeNet", "alexnet": "AlexNet / ZFNet", "zfnet": "AlexNet / ZFNet", "nin": "NIN",
+            "vgg": "VGG (A, A-LRN, B, C, D, E)", "googlenet": "GoogLeNet / Inception v3",
+            "inception": "GoogLeNet / Inception v3", "resnet": "ResNet", "densenet": "DenseNet"}
+
+
+def family(name):
+    return next(f for prefix, f in FAMILIES.items() if name.startswith(prefix))
+
+
+def unoverlap(ax, texts, step=9):
+    """Move each label up (in points) until its box overlaps no label placed before it."""
+    renderer = ax.figure.canvas.get_renderer()
+    placed = []
+    for text in texts:
+        while any(text.get_window_extent(renderer).overlaps(box) for box in placed):
+            x, y = text.get_position()
+            text.set_position((x, y + step))
+        placed.append(text.get_window_extent(renderer))
+
+
+fig, ax = plt.subplots(figsize=(9, 6))
+colours = dict(zip(dict.fromkeys(FAMILIES.values()), plt.get_cmap("tab10").colors))
+for name in colours:
+    members = [r for r in measured if family(r["name"]) == name]
+    if members:
+        ax.scatter([r["macs"] / 1e9 for r in members], [r["params"] / 1e6 for r in members],
+                   color=colours[name], s=50, label=name)
+texts = [ax.annotate(r["name"], (r["macs"] / 1e9, r["params"] / 1e6), textcoords="offset points",
+                     xytext=(5, -3), fontsize=8, color=colours[family(r["name"])])
+         for r in sorted(measured, key=lambda r: (r["params"], r["macs"]))]
 ax.set(xscale="log", yscale="log", xlabel="GMACs per image", ylabel="parameters (millions)",
        title="parameters against multiply-accumulates" + (" (fast mode: small inputs only)" if FAST else ""))
 ax.grid(alpha=0.3, which="both")
+ax.legend(fontsize=8, loc="lower right", title="family")
+fig.canvas.draw()
+unoverlap(ax, texts)
 plt.show()
 
 # %% [markdown]
