@@ -16,6 +16,7 @@ import os
 import time
 
 import matplotlib.pyplot as plt
+from matplotlib.transforms import Bbox
 import numpy as np
 
 import minidl
@@ -269,14 +270,21 @@ def family(name):
     return next(f for prefix, f in FAMILIES.items() if name.startswith(prefix))
 
 
-def unoverlap(ax, texts, step=9):
-    """Move each label up (in points) until its box overlaps no label placed before it."""
+def unoverlap(ax, texts, points, step=8):
+    """Slide each label up or down (in points), nearest first, until it overlaps no marker and no
+    label placed before it; a thin line joins a moved label to its point."""
     renderer = ax.figure.canvas.get_renderer()
-    placed = []
+    to_pixels = ax.transData.transform
+    placed = [Bbox.from_extents(x - 5, y - 5, x + 5, y + 5) for x, y in to_pixels(points)]
     for text in texts:
-        while any(text.get_window_extent(renderer).overlaps(box) for box in placed):
-            x, y = text.get_position()
-            text.set_position((x, y + step))
+        x, y = text.get_position()
+        for shift in [0] + [sign * k * step for k in range(1, 40) for sign in (1, -1)]:
+            text.set_position((x, y + shift))
+            if not any(text.get_window_extent(renderer).overlaps(box) for box in placed):
+                break
+        if shift:
+            ax.annotate("", text.xy, xytext=text.get_position(), textcoords="offset points",
+                        arrowprops=dict(arrowstyle="-", color=text.get_color(), lw=0.5, shrinkA=0, shrinkB=3))
         placed.append(text.get_window_extent(renderer))
 
 
@@ -287,15 +295,17 @@ for name in colours:
     if members:
         ax.scatter([r["macs"] / 1e9 for r in members], [r["params"] / 1e6 for r in members],
                    color=colours[name], s=50, label=name)
-texts = [ax.annotate(r["name"], (r["macs"] / 1e9, r["params"] / 1e6), textcoords="offset points",
-                     xytext=(5, -3), fontsize=8, color=colours[family(r["name"])])
-         for r in sorted(measured, key=lambda r: (r["params"], r["macs"]))]
+ordered = sorted(measured, key=lambda r: (r["params"], r["macs"]))
+points = [(r["macs"] / 1e9, r["params"] / 1e6) for r in ordered]
+texts = [ax.annotate(r["name"], point, textcoords="offset points", xytext=(7, -3), fontsize=8,
+                     color=colours[family(r["name"])]) for r, point in zip(ordered, points)]
 ax.set(xscale="log", yscale="log", xlabel="GMACs per image", ylabel="parameters (millions)",
        title="parameters against multiply-accumulates" + (" (fast mode: small inputs only)" if FAST else ""))
 ax.grid(alpha=0.3, which="both")
 ax.legend(fontsize=8, loc="lower right", title="family")
+ax.set_ylim(top=1000)     # room above the VGGs for their labels
 fig.canvas.draw()
-unoverlap(ax, texts)
+unoverlap(ax, texts, points)
 plt.show()
 
 # %% [markdown]
