@@ -28,9 +28,10 @@ def skip_init(builder, *args, **kwargs):
     the random initial weights, as ``torch.nn.utils.skip_init``.
 
     The layers, shapes and parameter counts are those of a normal build;
-    the values of randomly initialized parameters are left as allocated
-    (meaningless until loaded or initialized).  Drawing is what takes the
-    time of a build: VGG-16's 138 million draws take seconds.
+    the values of parameters that would be drawn at random are left as
+    allocated: meaningless (possibly NaN) until loaded or initialized.
+    Drawing is what takes the time of a build: VGG-16's 138 million draws
+    take seconds, and even writing zeros takes one.
     """
     global _skipping
     saved, _skipping = _skipping, True
@@ -64,7 +65,8 @@ def calculate_gain(nonlinearity, param=None):
 
 def _draw(tensor, method, *args):
     if not _skipping:
-        tensor.data[...] = getattr(backend.generator(tensor.device), method)(*args, tensor.shape, tensor.dtype)
+        draw = getattr(backend.generator(tensor.device), method)
+        tensor.data[...] = draw(*args, tensor.shape, tensor.dtype)
     return tensor
 
 
