@@ -23,6 +23,6 @@ def run(args):
     """Run benchmarks/run.py of the current directory with the remaining arguments."""
     if not SCRIPT.is_file():
         raise UsageError(f"no {SCRIPT} in {Path.cwd()}: the benchmarks are in the minidl repository, not in "
-                         "the installed package; run this command from the root of a clone "
-                         "(git clone ... && cd minidl && python -m minidl bench ...)")
+                         "the installed package; run this command from the root of a clone of the "
+                         "repository, where benchmarks/run.py is")
     return subprocess.call([sys.executable, str(SCRIPT), *args.rest])

@@ -216,7 +216,12 @@ def _read_run(out):
         raise UsageError(f"--resume: cannot read {config_path}: {error}") from None
     if not isinstance(config, dict) or "model" not in config:
         raise UsageError(f"--resume: {config_path} is not the config.json of a minidl train run")
-    return _Resume(checkpoint, contents, config)
+    run = _Resume(checkpoint, contents, config)
+    try:
+        recipes.parse_schedule(run.settings["schedule"])
+    except ValueError as error:
+        raise UsageError(f"--resume: {config_path}: {error}") from None
+    return run
 
 
 def _resumed_settings(run, given, out):
@@ -254,8 +259,8 @@ def run(args):
     settings = _resumed_settings(resumed, given, out) if resumed else named
     _check_names(settings)
     if resumed and resumed.done == settings["epochs"]:
-        print(f"{resumed.checkpoint}: the run is complete ({_plural(resumed.done, 'epoch')}), nothing to "
-              f"train (--epochs is the total; give more than {resumed.done} to train further)")
+        print(f"{resumed.checkpoint} already holds {_plural(resumed.done, 'epoch')}, the total asked for: "
+              f"nothing to train (--epochs is the total; give more than {resumed.done} to train further)")
         return 0
     if args.distributed:
         _, ranks = distributed.init()
