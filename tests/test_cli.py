@@ -169,10 +169,12 @@ def test_out_that_cannot_be_written(capsys, tmp_path):
     assert f"--out {locked / 'run'}: cannot write there (Permission denied)" in line
 
 
+def _no_loading(*args, **kwargs):
+    raise AssertionError("the data was loaded before the flags were checked")
+
+
 def test_the_out_folder_is_checked_before_the_data_loads(capsys, tmp_path, monkeypatch):
-    def no_loading(*args, **kwargs):
-        raise AssertionError("the data was loaded before --out was checked")
-    monkeypatch.setattr(minidl.train.recipes, "load_datasets", no_loading)
+    monkeypatch.setattr(minidl.train.recipes, "load_datasets", _no_loading)
     (tmp_path / "run").write_text("")
     _usage_error(capsys, ["train", "--out", str(tmp_path / "run")])
 
@@ -321,8 +323,9 @@ def test_resume_refuses_a_total_already_passed(tmp_path, capsys, tiny_model, no_
     (["--lr", "0.1", "--no-augment"], "--lr 0.1 (the run's: --lr 0.05); --no-augment (the run's: --augment)"),
 ])
 def test_resume_refuses_flags_that_differ_from_the_run(tmp_path, capsys, tiny_model, no_figures, flags,
-                                                       named):
+                                                       named, monkeypatch):
     _train(tmp_path, "--epochs", "1")
+    monkeypatch.setattr(minidl.train.recipes, "load_datasets", _no_loading)     # refused before any data
     line = _usage_error(capsys, ["train", "--out", str(tmp_path), "--resume", "--epochs", "1", *flags])
     assert f"--resume: the run in {tmp_path} has other settings: {named}; " in line
 
@@ -372,6 +375,24 @@ def test_a_diverging_run_is_an_error_not_a_score(tmp_path, capsys, tiny_model, n
     assert re.match(r"python -m minidl train: error: training diverged: the loss is (nan|inf) at epoch 1, "
                     r"step \d+ of 40 \(learning rate 1e\+\d+\); try a smaller learning rate; no epoch was "
                     r"finished, so no checkpoint was written$", line), line
+
+
+def test_the_main_job_with_a_learning_rate_of_20_diverges(tmp_path, capsys):
+    assert cli.main(["train", "--lr", "20", "--quiet", "--out", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "test accuracy" not in captured.out
+    expected = (r"python -m minidl train: error: training diverged: the loss is (nan|inf) at epoch 1, "
+                r"step \d+ of 63 \(learning rate 20\); try a smaller learning rate; no epoch was finished, "
+                r"so no checkpoint was written\n")
+    assert re.fullmatch(expected, captured.err), captured.err
+
+
+def test_ctrl_c_in_any_command_is_one_line_and_exit_code_130(capsys, monkeypatch):
+    def interrupted(args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli_gradcheck, "run", interrupted)
+    assert cli.main(["gradcheck"]) == 130
+    assert _error_line(capsys) == "python -m minidl gradcheck: interrupted: stopped by Ctrl-C"
 
 
 def test_the_loaders_place_the_batches_and_fit_moves_nothing(tmp_path, tiny_model, no_figures, monkeypatch):
