@@ -115,33 +115,33 @@ def _run(model, loader, loss, metrics, device, optimizer, desc, progress, distri
     totals = dict.fromkeys(["loss", *metrics], 0.0)
     count = 0
     start = time.perf_counter()
-    bar = _progress_bar(loader, desc, progress)
-    for step, (x, y) in enumerate(bar, 1):
-        if device is not None:
-            x, y = x.to(device), y.to(device)
-        output = model(x)
-        batch_loss = loss(output, y)
-        value = batch_loss.item()
-        if optimizer is not None:
-            _check_finite(value, step, len(loader), optimizer, distributed)
-            optimizer.zero_grad()
-            batch_loss.backward()
-            if distributed:
-                dist.allreduce_gradients(model)
-            optimizer.step()
-        n = len(x)
-        count += n
-        totals["loss"] += value * n
-        for name, fn in metrics.items():
-            totals[name] += fn(output, y) * n
-        if progress:
-            shown = {name: f"{100 * total / count:.2f}%" for name, total in totals.items()}
-            shown["loss"] = f"{totals['loss'] / count:.4f}"
+    # closed even when a step raises, so that an error line is not written over the bar
+    with _progress_bar(loader, desc, progress) as bar:
+        for step, (x, y) in enumerate(bar, 1):
+            if device is not None:
+                x, y = x.to(device), y.to(device)
+            output = model(x)
+            batch_loss = loss(output, y)
+            value = batch_loss.item()
             if optimizer is not None:
-                shown["lr"] = f"{optimizer.param_groups[0]['lr']:.3g}"
-            shown["img/s"] = f"{count / (time.perf_counter() - start):.0f}"
-            bar.set_postfix(shown, refresh=False)
-    bar.close()
+                _check_finite(value, step, len(loader), optimizer, distributed)
+                optimizer.zero_grad()
+                batch_loss.backward()
+                if distributed:
+                    dist.allreduce_gradients(model)
+                optimizer.step()
+            n = len(x)
+            count += n
+            totals["loss"] += value * n
+            for name, fn in metrics.items():
+                totals[name] += fn(output, y) * n
+            if progress:
+                shown = {name: f"{100 * total / count:.2f}%" for name, total in totals.items()}
+                shown["loss"] = f"{totals['loss'] / count:.4f}"
+                if optimizer is not None:
+                    shown["lr"] = f"{optimizer.param_groups[0]['lr']:.3g}"
+                shown["img/s"] = f"{count / (time.perf_counter() - start):.0f}"
+                bar.set_postfix(shown, refresh=False)
     if distributed:
         count, *sums = dist.sum_over_ranks([count, *totals.values()])
         totals = dict(zip(totals, sums))
