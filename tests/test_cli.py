@@ -357,6 +357,15 @@ def test_resume_from_a_file_that_is_no_checkpoint(tmp_path, capsys, tiny_model, 
     assert f"--resume: cannot go on from {path}: " in line and message in line
 
 
+def test_resume_from_a_checkpoint_of_another_model(tmp_path, capsys, tiny_model, no_figures):
+    _train(tmp_path, "--epochs", "1", "--schedule", "none")
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "model": "lenet5"}))
+    line = _usage_error(capsys, ["train", "--out", str(tmp_path), "--resume", "--epochs", "2"])
+    assert f"--resume: {tmp_path / 'checkpoint.npz'} does not fit this run: " in line
+    assert "missing keys: " in line
+
+
 def test_resume_without_config_json(tmp_path, capsys, tiny_model, no_figures):
     _train(tmp_path, "--epochs", "1")
     (tmp_path / "config.json").unlink()
