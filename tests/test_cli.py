@@ -105,6 +105,7 @@ def test_misspelt_flag(capsys):
     (["train", "--lr", "inf"], "argument --lr: expected a positive number, got 'inf'"),
     (["train", "--momentum", "-0.9"], "argument --momentum: expected a non-negative number, got '-0.9'"),
     (["train", "--weight-decay", "nan"], "argument --weight-decay: expected a non-negative number"),
+    (["train", "--image-size", "32"], "--image-size resizes the images of --dataset image-folder only"),
     (["summary", "resnet", "--input", "3,224,224"], "unknown model 'resnet'"),
     (["summary", "lenet5", "--input", "1x28x28"], "expected positive sizes separated by commas"),
     (["summary", "resnet18", "--input", "3,224"],

@@ -157,6 +157,9 @@ def _check_names(settings):
         raise UsageError(unknown("model", settings["model"], models.list_models()))
     if settings["dataset"] not in data.list_datasets():
         raise UsageError(unknown("dataset", settings["dataset"], data.list_datasets()))
+    if settings["image_size"] and settings["dataset"] != "image-folder":
+        raise UsageError(f"--image-size resizes the images of --dataset image-folder only; the "
+                         f"{settings['dataset']} images keep their size")
 
 
 def check_device(spec):
@@ -342,8 +345,7 @@ def _train(args, settings, out, device, resumed):
     main = distributed.is_main()
     say = print if main else (lambda *_: None)
     backend.manual_seed(settings["seed"])
-    options = {"size": settings["image_size"]} if settings["dataset"] == "image-folder" and settings[
-        "image_size"] else {}
+    options = {"size": settings["image_size"]} if settings["image_size"] else {}
     try:
         train_set, test_set, line = recipes.load_datasets(settings["dataset"], args.data_dir, args.download,
                                                           settings["augment"], **options)
