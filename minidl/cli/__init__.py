@@ -10,8 +10,9 @@ Each command is one module of this package (``train``, ``summary``,
 * ``run(args)``: does the work and returns the exit code (None for 0), or
   raises a :class:`~minidl.cli._common.CommandError`.
 
-So a new command is one new module; modules whose names start with ``_``
-are helpers.  The commands depend on the library, never the reverse.
+So a new command is one new module (``export_torchvision.py`` may name its
+command ``export-torchvision``); modules whose names start with ``_`` are
+helpers.  The commands depend on the library, never the reverse.
 """
 import argparse
 import importlib

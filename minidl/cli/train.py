@@ -162,7 +162,7 @@ def _check_names(settings):
                          f"{settings['dataset']} images keep their size")
 
 
-def check_device(spec):
+def _check_device(spec):
     """The device ``spec`` names; a UsageError when it is unknown or absent."""
     try:
         dev = backend.device(spec)
@@ -270,7 +270,7 @@ def run(args):
         if settings["batch_size"] % ranks:
             raise UsageError(f"--batch-size {settings['batch_size']} is not a multiple of the {ranks} ranks: "
                              "each rank takes an equal part of every batch")
-    device = check_device(_device_of_this_rank(args.device))
+    device = _check_device(_device_of_this_rank(args.device))
     if distributed.is_main():
         _check_out(out)
     try:
