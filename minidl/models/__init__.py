@@ -2,7 +2,7 @@
 
 ``list_models()`` names them; ``get(name, num_classes=..., **options)`` builds one.
 """
-from .registry import get, list_models, register
+from .registry import get, input_size, list_models, register
 from .torch_weights import from_torch
 from . import cifar_resnet, densenet, preact_resnet, resnet
 from . import alexnet, googlenet, inception, lenet, nin, textcnn, vgg, xception

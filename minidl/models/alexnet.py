@@ -127,19 +127,19 @@ class PaperAlexNet(nn.Module):
         return self.classifier(self.features(x).flatten(1))
 
 
-@register
+@register(input_size=(3, 224, 224))
 def alexnet(num_classes=1000, dropout=0.5):
     """torchvision's AlexNet (one tower, 64-192-384-256-256); see :class:`AlexNet`."""
     return AlexNet(num_classes, dropout)
 
 
-@register
+@register(input_size=(3, 227, 227))
 def alexnet_original(num_classes=1000, dropout=0.5):
     """The 2012 AlexNet: two groups, LRN, 227x227 input; see :func:`original_features`."""
     return PaperAlexNet(original_features(), num_classes, dropout)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def zfnet(num_classes=1000, dropout=0.5):
     """ZFNet (Zeiler & Fergus 2014); see :func:`zfnet_features`."""
     return PaperAlexNet(zfnet_features(), num_classes, dropout)

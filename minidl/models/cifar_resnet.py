@@ -77,49 +77,49 @@ class CifarResNet(nn.Module):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-@register
+@register(input_size=(3, 32, 32))
 def resnet20(num_classes=10, **options):
     """ResNet-20 for CIFAR-10: 3 basic blocks per stage, option A shortcuts."""
     return CifarResNet(20, num_classes=num_classes, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def resnet32(num_classes=10, **options):
     """ResNet-32 for CIFAR-10: 5 basic blocks per stage, option A shortcuts."""
     return CifarResNet(32, num_classes=num_classes, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def resnet44(num_classes=10, **options):
     """ResNet-44 for CIFAR-10: 7 basic blocks per stage, option A shortcuts."""
     return CifarResNet(44, num_classes=num_classes, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def resnet56(num_classes=10, **options):
     """ResNet-56 for CIFAR-10: 9 basic blocks per stage, option A shortcuts."""
     return CifarResNet(56, num_classes=num_classes, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def resnet110(num_classes=10, **options):
     """ResNet-110 for CIFAR-10: 18 basic blocks per stage, option A shortcuts."""
     return CifarResNet(110, num_classes=num_classes, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def resnet1202(num_classes=10, **options):
     """ResNet-1202 for CIFAR-10: 200 basic blocks per stage, option A shortcuts."""
     return CifarResNet(1202, num_classes=num_classes, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def plain20(num_classes=10, **options):
     """Plain-20: ResNet-20's layers without shortcuts, for the degradation experiment."""
     return CifarResNet(20, num_classes=num_classes, residual=False, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def plain56(num_classes=10, **options):
     """Plain-56: ResNet-56's layers without shortcuts, for the degradation experiment."""
     return CifarResNet(56, num_classes=num_classes, residual=False, **options)

@@ -165,67 +165,67 @@ class CifarDenseNet(nn.Module):
         return self.fc(self.avgpool(self.relu(self.bn(x))).flatten(1))
 
 
-@register
+@register(input_size=(3, 224, 224))
 def densenet121(num_classes=1000, **options):
     """DenseNet-121 (BC, k = 32, blocks [6, 12, 24, 16], 64 stem channels)."""
     return DenseNet(32, (6, 12, 24, 16), 64, num_classes=num_classes, **options)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def densenet169(num_classes=1000, **options):
     """DenseNet-169 (BC, k = 32, blocks [6, 12, 32, 32], 64 stem channels)."""
     return DenseNet(32, (6, 12, 32, 32), 64, num_classes=num_classes, **options)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def densenet201(num_classes=1000, **options):
     """DenseNet-201 (BC, k = 32, blocks [6, 12, 48, 32], 64 stem channels)."""
     return DenseNet(32, (6, 12, 48, 32), 64, num_classes=num_classes, **options)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def densenet161(num_classes=1000, **options):
     """DenseNet-161 (BC, k = 48, blocks [6, 12, 36, 24], 96 stem channels)."""
     return DenseNet(48, (6, 12, 36, 24), 96, num_classes=num_classes, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def densenet_cifar(depth=40, growth_rate=12, bottleneck=False, num_classes=10, **options):
     """DenseNet (``bottleneck=False``) or DenseNet-BC of ``depth`` layers and growth rate k for CIFAR."""
     return CifarDenseNet(depth, growth_rate, bottleneck, num_classes=num_classes, **options)
 
 
-@register(name="densenet_L40_k12_cifar")
+@register(name="densenet_L40_k12_cifar", input_size=(3, 32, 32))
 def densenet_l40_k12_cifar(num_classes=10, **options):
     """DenseNet (L = 40, k = 12) for CIFAR: 12 layers per block."""
     return CifarDenseNet(40, 12, num_classes=num_classes, **options)
 
 
-@register(name="densenet_L100_k12_cifar")
+@register(name="densenet_L100_k12_cifar", input_size=(3, 32, 32))
 def densenet_l100_k12_cifar(num_classes=10, **options):
     """DenseNet (L = 100, k = 12) for CIFAR: 32 layers per block."""
     return CifarDenseNet(100, 12, num_classes=num_classes, **options)
 
 
-@register(name="densenet_L100_k24_cifar")
+@register(name="densenet_L100_k24_cifar", input_size=(3, 32, 32))
 def densenet_l100_k24_cifar(num_classes=10, **options):
     """DenseNet (L = 100, k = 24) for CIFAR: 32 layers per block."""
     return CifarDenseNet(100, 24, num_classes=num_classes, **options)
 
 
-@register(name="densenet_bc_L100_k12_cifar")
+@register(name="densenet_bc_L100_k12_cifar", input_size=(3, 32, 32))
 def densenet_bc_l100_k12_cifar(num_classes=10, **options):
     """DenseNet-BC (L = 100, k = 12) for CIFAR: 16 bottleneck layers per block."""
     return CifarDenseNet(100, 12, bottleneck=True, num_classes=num_classes, **options)
 
 
-@register(name="densenet_bc_L250_k24_cifar")
+@register(name="densenet_bc_L250_k24_cifar", input_size=(3, 32, 32))
 def densenet_bc_l250_k24_cifar(num_classes=10, **options):
     """DenseNet-BC (L = 250, k = 24) for CIFAR: 41 bottleneck layers per block."""
     return CifarDenseNet(250, 24, bottleneck=True, num_classes=num_classes, **options)
 
 
-@register(name="densenet_bc_L190_k40_cifar")
+@register(name="densenet_bc_L190_k40_cifar", input_size=(3, 32, 32))
 def densenet_bc_l190_k40_cifar(num_classes=10, **options):
     """DenseNet-BC (L = 190, k = 40) for CIFAR: 31 bottleneck layers per block."""
     return CifarDenseNet(190, 40, bottleneck=True, num_classes=num_classes, **options)

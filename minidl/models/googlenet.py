@@ -192,7 +192,7 @@ def _init_paper(module):
         nn.init.constant_(module.bias, 0.2 if isinstance(module, nn.Conv2d) else 0.0)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def googlenet(num_classes=1000, aux_logits=True, variant="torchvision", dropout=None, dropout_aux=0.7):
     """GoogLeNet (Inception v1); ``variant`` 'torchvision' (BN) or 'paper'; see :class:`GoogLeNet`."""
     return GoogLeNet(num_classes, aux_logits, variant, dropout, dropout_aux)

@@ -232,7 +232,7 @@ class Inception3(nn.Module):
         return (logits, aux) if aux_head else logits
 
 
-@register
+@register(input_size=(3, 299, 299))
 def inception_v3(num_classes=1000, aux_logits=True, dropout=0.5):
     """Inception v3 (torchvision's definition, 299x299 input); see :class:`Inception3`."""
     return Inception3(num_classes, aux_logits, dropout)

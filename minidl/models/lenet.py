@@ -233,31 +233,31 @@ class CifarConvNet(nn.Sequential):
         ]))
 
 
-@register
+@register(input_size=(1, 28, 28))
 def lenet5(num_classes=10, activation="relu", pool="max", input_size=28):
     """The modern LeNet-5 (ReLU and max-pool on 28x28 MNIST by default); see :class:`LeNet5`."""
     return LeNet5(num_classes, activation, pool, input_size)
 
 
-@register
+@register(input_size=(1, 32, 32))
 def lenet5_original(num_classes=10):
     """LeNet-5 as in LeCun et al. 1998 (sparse C3, trainable subsampling, RBF output)."""
     return LeNet5Original(num_classes)
 
 
-@register
+@register(input_size=(1, 28, 28))
 def mnist_convnet(num_classes=10):
     """The CS5242 lab 03 MNIST ConvNet (536,710 parameters)."""
     return MNISTConvNet(num_classes)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def vgg_cifar(num_classes=10):
     """The CS5242 lab 04 VGG-style CIFAR-10 ConvNet (29,900,362 parameters)."""
     return VGGCifar(num_classes)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def cifar_convnet(num_classes=10):
     """The tflearn CIFAR-10 example network (2,159,114 parameters)."""
     return CifarConvNet(num_classes)

@@ -72,7 +72,7 @@ class NIN(nn.Sequential):
                                                ("flatten", nn.Flatten())]))
 
 
-@register
+@register(input_size=(3, 32, 32))
 def nin(num_classes=None, variant="cifar", dropout=0.5):
     """Network in Network; ``num_classes`` defaults to 10 for 'cifar' and 1000 for 'imagenet'."""
     if num_classes is None:

@@ -137,31 +137,31 @@ class PreActResNet(nn.Module):
 _IMAGENET_WIDTHS = (64, 128, 256, 512)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def preact_resnet18(num_classes=1000, **options):
     """Pre-activation ResNet-18 (v2), ImageNet layout: basic blocks [2, 2, 2, 2]."""
     return PreActResNet(PreActBasicBlock, [2, 2, 2, 2], _IMAGENET_WIDTHS, num_classes, **options)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def preact_resnet34(num_classes=1000, **options):
     """Pre-activation ResNet-34 (v2), ImageNet layout: basic blocks [3, 4, 6, 3]."""
     return PreActResNet(PreActBasicBlock, [3, 4, 6, 3], _IMAGENET_WIDTHS, num_classes, **options)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def preact_resnet50(num_classes=1000, **options):
     """Pre-activation ResNet-50 (v2), ImageNet layout: bottlenecks [3, 4, 6, 3]."""
     return PreActResNet(PreActBottleneck, [3, 4, 6, 3], _IMAGENET_WIDTHS, num_classes, **options)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def preact_resnet101(num_classes=1000, **options):
     """Pre-activation ResNet-101 (v2), ImageNet layout: bottlenecks [3, 4, 23, 3]."""
     return PreActResNet(PreActBottleneck, [3, 4, 23, 3], _IMAGENET_WIDTHS, num_classes, **options)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def preact_resnet152(num_classes=1000, **options):
     """Pre-activation ResNet-152 (v2), ImageNet layout: bottlenecks [3, 8, 36, 3]."""
     return PreActResNet(PreActBottleneck, [3, 8, 36, 3], _IMAGENET_WIDTHS, num_classes, **options)
@@ -170,25 +170,25 @@ def preact_resnet152(num_classes=1000, **options):
 _CIFAR_WIDTHS = (16, 32, 64)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def preact_resnet110(num_classes=10, **options):
     """Pre-activation ResNet-110 for CIFAR: 18 basic blocks per stage (6n + 2 = 110)."""
     return PreActResNet(PreActBasicBlock, [18] * 3, _CIFAR_WIDTHS, num_classes, stem="cifar", **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def preact_resnet164(num_classes=10, **options):
     """Pre-activation ResNet-164 for CIFAR: 18 bottlenecks per stage (9n + 2 = 164)."""
     return PreActResNet(PreActBottleneck, [18] * 3, _CIFAR_WIDTHS, num_classes, stem="cifar", **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def preact_resnet1001(num_classes=10, **options):
     """Pre-activation ResNet-1001 for CIFAR: 111 bottlenecks per stage (9n + 2 = 1001)."""
     return PreActResNet(PreActBottleneck, [111] * 3, _CIFAR_WIDTHS, num_classes, stem="cifar", **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def wide_resnet(depth=28, widen_factor=10, num_classes=10, dropout_rate=0.0, **options):
     """WRN-``depth``-``widen_factor`` for CIFAR (Zagoruyko & Komodakis 2016, Table 1)."""
     if depth < 10 or (depth - 4) % 6:
@@ -198,55 +198,55 @@ def wide_resnet(depth=28, widen_factor=10, num_classes=10, dropout_rate=0.0, **o
                         stage_name="block", dropout_rate=dropout_rate, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def wrn_16_4(num_classes=10, **options):
     """WRN-16-4."""
     return wide_resnet(16, 4, num_classes, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def wrn_16_8(num_classes=10, **options):
     """WRN-16-8."""
     return wide_resnet(16, 8, num_classes, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def wrn_16_10(num_classes=10, **options):
     """WRN-16-10."""
     return wide_resnet(16, 10, num_classes, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def wrn_22_8(num_classes=10, **options):
     """WRN-22-8."""
     return wide_resnet(22, 8, num_classes, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def wrn_28_10(num_classes=10, **options):
     """WRN-28-10, the paper's best CIFAR model (with dropout 0.3)."""
     return wide_resnet(28, 10, num_classes, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def wrn_40_1(num_classes=10, **options):
     """WRN-40-1."""
     return wide_resnet(40, 1, num_classes, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def wrn_40_2(num_classes=10, **options):
     """WRN-40-2."""
     return wide_resnet(40, 2, num_classes, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def wrn_40_4(num_classes=10, **options):
     """WRN-40-4."""
     return wide_resnet(40, 4, num_classes, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def wrn_40_10(num_classes=10, **options):
     """WRN-40-10."""
     return wide_resnet(40, 10, num_classes, **options)

@@ -1,17 +1,24 @@
-"""The model zoo's registry: ``list_models()`` and ``get(name, **options)``."""
+"""The model zoo's registry: ``list_models()``, ``get(name, **options)`` and ``input_size(name)``."""
 
 _MODELS = {}
+_INPUT_SIZES = {}
 
-__all__ = ["register", "list_models", "get"]
+__all__ = ["register", "list_models", "get", "input_size"]
 
 
-def register(fn=None, *, name=None):
-    """Register a model builder under ``name`` (default: the function's name); usable as a decorator."""
+def register(fn=None, *, name=None, input_size=None):
+    """Register a model builder under ``name`` (default: the function's name); usable as a decorator.
+
+    ``input_size``: the shape (C, H, W) of one input the model was designed for,
+    e.g. (3, 224, 224) for the ImageNet networks; None for models whose input
+    is not an image.
+    """
     def wrap(f):
         key = name or f.__name__
         if key in _MODELS:
             raise ValueError(f"model {key!r} is registered twice")
         _MODELS[key] = f
+        _INPUT_SIZES[key] = None if input_size is None else tuple(input_size)
         return f
     return wrap(fn) if fn is not None else wrap
 
@@ -26,3 +33,10 @@ def get(name, **options):
     if name not in _MODELS:
         raise KeyError(f"unknown model {name!r}; available: {', '.join(list_models())}")
     return _MODELS[name](**options)
+
+
+def input_size(name):
+    """The shape (C, H, W) of one input model ``name`` was designed for (None if it takes no images)."""
+    if name not in _MODELS:
+        raise KeyError(f"unknown model {name!r}; available: {', '.join(list_models())}")
+    return _INPUT_SIZES.get(name)

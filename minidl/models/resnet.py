@@ -178,55 +178,55 @@ class ResNet(nn.Module):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-@register
+@register(input_size=(3, 224, 224))
 def resnet18(num_classes=1000, **options):
     """ResNet-18: basic blocks [2, 2, 2, 2]."""
     return ResNet(BasicBlock, [2, 2, 2, 2], num_classes=num_classes, **options)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def resnet34(num_classes=1000, **options):
     """ResNet-34: basic blocks [3, 4, 6, 3]."""
     return ResNet(BasicBlock, [3, 4, 6, 3], num_classes=num_classes, **options)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def resnet50(num_classes=1000, **options):
     """ResNet-50: bottlenecks [3, 4, 6, 3]."""
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes=num_classes, **options)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def resnet101(num_classes=1000, **options):
     """ResNet-101: bottlenecks [3, 4, 23, 3]."""
     return ResNet(Bottleneck, [3, 4, 23, 3], num_classes=num_classes, **options)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def resnet152(num_classes=1000, **options):
     """ResNet-152: bottlenecks [3, 8, 36, 3]."""
     return ResNet(Bottleneck, [3, 8, 36, 3], num_classes=num_classes, **options)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def resnext50_32x4d(num_classes=1000, **options):
     """ResNeXt-50 (32x4d): 32 paths of width 4 in the first stage's 3x3, doubling per stage."""
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes=num_classes, groups=32, width_per_group=4, **options)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def resnext101_32x8d(num_classes=1000, **options):
     """ResNeXt-101 (32x8d): 32 paths of width 8 in the first stage's 3x3."""
     return ResNet(Bottleneck, [3, 4, 23, 3], num_classes=num_classes, groups=32, width_per_group=8, **options)
 
 
-@register
+@register(input_size=(3, 224, 224))
 def wide_resnet50_2(num_classes=1000, **options):
     """Wide ResNet-50-2: ResNet-50 with every bottleneck's 3x3 twice as wide."""
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes=num_classes, width_per_group=128, **options)
 
 
-@register
+@register(input_size=(3, 32, 32))
 def resnet18_cifar(num_classes=10, **options):
     """ResNet-18 for 32x32 images: 3x3 stride-1 stem of 64 channels, no max-pool (the benchmark model)."""
     return ResNet(BasicBlock, [2, 2, 2, 2], num_classes=num_classes, stem="cifar", **options)

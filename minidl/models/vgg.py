@@ -98,7 +98,7 @@ def _builder(name, config, batch_norm):
     norm = " with batch norm" if batch_norm else ""
     build.__name__ = build.__qualname__ = name
     build.__doc__ = f"VGG configuration {config}{norm} (Simonyan & Zisserman 2015, Table 1)."
-    return register(build)
+    return register(build, input_size=(3, 224, 224))
 
 
 vgg11 = _builder("vgg11", "A", False)

@@ -117,7 +117,7 @@ def _init(module):
         nn.init.zeros_(module.bias)
 
 
-@register
+@register(input_size=(3, 299, 299))
 def xception(num_classes=1000):
     """Xception (Chollet 2017, timm's legacy_xception layout, 299x299 input); see :class:`Xception`."""
     return Xception(num_classes)

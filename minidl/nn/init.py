@@ -17,7 +17,28 @@ from ..autograd import OpError
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
-           "lecun_normal_"]
+           "lecun_normal_", "skip_init"]
+
+# True while skip_init builds a module: random draws are skipped (not thread-safe: one build at a time)
+_skipping = False
+
+
+def skip_init(builder, *args, **kwargs):
+    """``builder(*args, **kwargs)`` (a module class or a function returning a module) without drawing
+    the random initial weights, as ``torch.nn.utils.skip_init``.
+
+    The layers, shapes and parameter counts are those of a normal build;
+    the values of parameters that would be drawn at random are left as
+    allocated: meaningless (possibly NaN) until loaded or initialized.
+    Drawing is what takes the time of a build: VGG-16's 138 million draws
+    take seconds, and even writing zeros takes one.
+    """
+    global _skipping
+    saved, _skipping = _skipping, True
+    try:
+        return builder(*args, **kwargs)
+    finally:
+        _skipping = saved
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -42,19 +63,21 @@ def calculate_gain(nonlinearity, param=None):
     raise OpError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def _fill(tensor, values):
-    tensor.data[...] = values
+def _draw(tensor, method, *args):
+    if not _skipping:
+        draw = getattr(backend.generator(tensor.device), method)
+        tensor.data[...] = draw(*args, tensor.shape, tensor.dtype)
     return tensor
 
 
 def uniform_(tensor, a=0.0, b=1.0):
     """Fill ``tensor`` with draws from U(a, b)."""
-    return _fill(tensor, backend.generator(tensor.device).uniform(a, b, tensor.shape, tensor.dtype))
+    return _draw(tensor, "uniform", a, b)
 
 
 def normal_(tensor, mean=0.0, std=1.0):
     """Fill ``tensor`` with draws from N(mean, std^2)."""
-    return _fill(tensor, backend.generator(tensor.device).normal(mean, std, tensor.shape, tensor.dtype))
+    return _draw(tensor, "normal", mean, std)
 
 
 def constant_(tensor, val):

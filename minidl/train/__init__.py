@@ -13,8 +13,9 @@ To resume, build the same objects and ``history = train.load_checkpoint(path,
 model, optimizer, scheduler, train_loader)``, then ``fit(..., history=history)``.
 """
 from .callbacks import Checkpoint, EarlyStopping
-from .checkpoint import load_checkpoint, random_state, save_checkpoint, set_random_state
-from .engine import DEFAULT_METRICS, TrainingState, evaluate, fit, predict, train_one_epoch
+from .checkpoint import load_checkpoint, random_state, read_checkpoint, save_checkpoint, set_random_state
+from .engine import DEFAULT_METRICS, TrainingDiverged, TrainingState, evaluate, fit, predict, train_one_epoch
 from .history import best_epoch, load_history, save_history
 from .metrics import accuracy, confusion_matrix, top5_accuracy
 from .plots import plot_confusion_matrix, plot_history, plot_misclassified
+from .threads import blas_threads

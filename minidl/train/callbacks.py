@@ -12,14 +12,20 @@ __all__ = ["Checkpoint", "EarlyStopping"]
 
 class Checkpoint:
     """Save a resumable checkpoint to ``path`` after every epoch (and the history as JSON to
-    ``history_path``, if given)."""
+    ``history_path``, if given).
+
+    ``epoch`` is the epoch of the last checkpoint written (None before the first), which is
+    what an interrupted run can resume from.
+    """
 
     def __init__(self, path, history_path=None):
         self.path, self.history_path = path, history_path
+        self.epoch = None
 
     def __call__(self, state):
         save_checkpoint(self.path, state.model, state.optimizer, state.scheduler, state.history,
                         state.train_loader)
+        self.epoch = state.epoch
         if self.history_path is not None:
             save_history(state.history, self.history_path)
 

@@ -13,9 +13,12 @@ The file is written with :func:`minidl.serialization.save`, atomically: a run
 killed while writing leaves the previous checkpoint whole.
 """
 from .. import backend
-from ..serialization import load, save
+from ..serialization import CheckpointError, load, save
 
-__all__ = ["save_checkpoint", "load_checkpoint", "random_state", "set_random_state"]
+__all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint", "random_state", "set_random_state"]
+
+# what save_checkpoint writes; a file without them (a plain state_dict) cannot resume a run
+_KEYS = ("epoch", "history", "model", "optimizer", "scheduler", "random")
 
 
 def _devices(model):
@@ -58,14 +61,33 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, history=(), loa
     }, path)
 
 
-def load_checkpoint(path, model, optimizer=None, scheduler=None, loader=None):
+def read_checkpoint(path):
+    """The contents of a checkpoint of :func:`save_checkpoint`, as :func:`minidl.load` reads them.
+
+    Raises :class:`~minidl.serialization.CheckpointError` for a file that
+    cannot be read and for one that holds no training state, such as a
+    model's weights alone.
+    """
+    contents = load(path)
+    missing = [key for key in _KEYS if not isinstance(contents, dict) or key not in contents]
+    if missing:
+        raise CheckpointError(f"{path} holds no training state (no {', '.join(missing)}): it looks like a "
+                              "model's weights alone, which can be loaded with model.load_state_dict but "
+                              "cannot resume a run; a resumable checkpoint is written by "
+                              "minidl.train.save_checkpoint (train.Checkpoint)")
+    return contents
+
+
+def load_checkpoint(checkpoint, model, optimizer=None, scheduler=None, loader=None):
     """Restore a checkpoint of :func:`save_checkpoint` into the given objects; returns the history.
 
-    Build the model, optimizer, scheduler and loader as for the original run
-    first; pass the returned history to :func:`minidl.train.fit` to go on
-    from the next epoch.
+    ``checkpoint`` is the file's path, or its contents as :func:`read_checkpoint`
+    returned them.  Build the model, optimizer, scheduler and loader as for
+    the original run first (the model on its device before the optimizer, so
+    that the optimizer's state goes there too); pass the returned history to
+    :func:`minidl.train.fit` to go on from the next epoch.
     """
-    checkpoint = load(path)
+    checkpoint = checkpoint if isinstance(checkpoint, dict) else read_checkpoint(checkpoint)
     model.load_state_dict(checkpoint["model"])
     if optimizer is not None and checkpoint["optimizer"] is not None:
         optimizer.load_state_dict(checkpoint["optimizer"])

@@ -22,7 +22,19 @@ to every rank first, each step averages the gradients over the ranks
 between ``backward()`` and ``optimizer.step()``, and the figures are sums
 over all ranks, so every rank gets the same history and the same callback
 decisions.  In a world of one all of this does nothing.
+
+A loss that is not finite (NaN or infinite) ends training at once with a
+:class:`TrainingDiverged` naming the epoch and step: a score computed from
+such weights would be meaningless.
+
+Where things live: the model and the optimizer's state stay on the device
+the caller put them on (build the model there before the optimizer, as in
+PyTorch), and batches come on the device the loader gives them
+(``DataLoader(..., device=...)``).  The ``device`` arguments are for
+loaders that give host batches: batches, and with :func:`fit` the model,
+are moved there; leave them None when everything is already in place.
 """
+import math
 import time
 from dataclasses import dataclass
 
@@ -34,9 +46,32 @@ from ..autograd import no_grad
 from ..optim.lr_scheduler import ReduceLROnPlateau
 from .metrics import accuracy, top5_accuracy
 
-__all__ = ["fit", "train_one_epoch", "evaluate", "predict", "TrainingState", "DEFAULT_METRICS"]
+__all__ = ["fit", "train_one_epoch", "evaluate", "predict", "TrainingState", "TrainingDiverged",
+           "DEFAULT_METRICS"]
 
 DEFAULT_METRICS = {"acc": accuracy, "top5": top5_accuracy}
+
+
+class TrainingDiverged(ArithmeticError):
+    """The loss became NaN or infinite: the weights are no longer meaningful.
+
+    ``loss``: the value; ``step``: the batch of the epoch (1-based) of ``steps``;
+    ``epoch``: the epoch (1-based; None when :func:`train_one_epoch` was called
+    on its own); ``lr``: the learning rate of the first parameter group.
+    """
+
+    def __init__(self, loss, step, steps, lr, epoch=None, what="loss"):
+        super().__init__(loss, step, steps, lr, epoch, what)
+        self.loss, self.step, self.steps, self.lr, self.epoch, self.what = loss, step, steps, lr, epoch, what
+
+    def __str__(self):
+        if self.step is None:
+            where = f"after epoch {self.epoch}"
+        else:
+            where = "at " + ("" if self.epoch is None else f"epoch {self.epoch}, ")
+            where += f"step {self.step} of {self.steps}"
+        return (f"training diverged: the {self.what} is {self.loss} {where} (learning rate {self.lr:.4g}); "
+                "try a smaller learning rate")
 
 
 @dataclass
@@ -80,30 +115,33 @@ def _run(model, loader, loss, metrics, device, optimizer, desc, progress, distri
     totals = dict.fromkeys(["loss", *metrics], 0.0)
     count = 0
     start = time.perf_counter()
-    bar = _progress_bar(loader, desc, progress)
-    for x, y in bar:
-        x, y = x.to(device), y.to(device)
-        output = model(x)
-        batch_loss = loss(output, y)
-        if optimizer is not None:
-            optimizer.zero_grad()
-            batch_loss.backward()
-            if distributed:
-                dist.allreduce_gradients(model)
-            optimizer.step()
-        n = len(x)
-        count += n
-        totals["loss"] += batch_loss.item() * n
-        for name, fn in metrics.items():
-            totals[name] += fn(output, y) * n
-        if progress:
-            shown = {name: f"{100 * total / count:.2f}%" for name, total in totals.items()}
-            shown["loss"] = f"{totals['loss'] / count:.4f}"
+    # closed even when a step raises, so that an error line is not written over the bar
+    with _progress_bar(loader, desc, progress) as bar:
+        for step, (x, y) in enumerate(bar, 1):
+            if device is not None:
+                x, y = x.to(device), y.to(device)
+            output = model(x)
+            batch_loss = loss(output, y)
+            value = batch_loss.item()
             if optimizer is not None:
-                shown["lr"] = f"{optimizer.param_groups[0]['lr']:.3g}"
-            shown["img/s"] = f"{count / (time.perf_counter() - start):.0f}"
-            bar.set_postfix(shown, refresh=False)
-    bar.close()
+                _check_finite(value, step, len(loader), optimizer, distributed)
+                optimizer.zero_grad()
+                batch_loss.backward()
+                if distributed:
+                    dist.allreduce_gradients(model)
+                optimizer.step()
+            n = len(x)
+            count += n
+            totals["loss"] += value * n
+            for name, fn in metrics.items():
+                totals[name] += fn(output, y) * n
+            if progress:
+                shown = {name: f"{100 * total / count:.2f}%" for name, total in totals.items()}
+                shown["loss"] = f"{totals['loss'] / count:.4f}"
+                if optimizer is not None:
+                    shown["lr"] = f"{optimizer.param_groups[0]['lr']:.3g}"
+                shown["img/s"] = f"{count / (time.perf_counter() - start):.0f}"
+                bar.set_postfix(shown, refresh=False)
     if distributed:
         count, *sums = dist.sum_over_ranks([count, *totals.values()])
         totals = dict(zip(totals, sums))
@@ -111,6 +149,15 @@ def _run(model, loader, loss, metrics, device, optimizer, desc, progress, distri
     figures = {name: total / max(count, 1) for name, total in totals.items()}
     figures.update(time=seconds, images_per_s=count / seconds if seconds > 0 else 0.0)
     return figures
+
+
+def _check_finite(value, step, steps, optimizer, distributed):
+    """Raise TrainingDiverged before a step on a NaN or infinite loss (on every rank at once)."""
+    bad = not math.isfinite(value)
+    if distributed:       # every rank must stop at the same step, or the others wait for it forever
+        bad = dist.sum_over_ranks([bad])[0] > 0
+    if bad:
+        raise TrainingDiverged(value, step, steps, optimizer.param_groups[0]["lr"])
 
 
 def train_one_epoch(model, loader, optimizer, loss=F.cross_entropy, metrics=None, device=None,
@@ -123,6 +170,7 @@ def train_one_epoch(model, loader, optimizer, loss=F.cross_entropy, metrics=None
     Batches are moved to ``device`` unless it is None.  The figures are the
     per-sample means of the loss and metrics over the epoch (as measured on
     the fly, while the weights change), plus 'time' and 'images_per_s'.
+    A NaN or infinite loss raises :class:`TrainingDiverged` before its step.
     ``distributed``: ``loader`` gives this rank's part of each batch; the
     gradients are averaged over the ranks before each step and the figures
     are over all ranks' samples.
@@ -157,7 +205,7 @@ def predict(model, loader, device=None):
     try:
         with no_grad():
             for x, y in loader:
-                predictions.append(model(x.to(device)).argmax(axis=1).numpy())
+                predictions.append(model(x if device is None else x.to(device)).argmax(axis=1).numpy())
                 targets.append(y.numpy())
     finally:
         model.train(was_training)
@@ -181,7 +229,8 @@ def fit(model, train_loader, val_loader=None, optimizer=None, scheduler=None, ep
     """Train ``model`` for ``epochs`` epochs; returns the history (a list of one dict per epoch).
 
     Args:
-        model: an ``nn.Module``, moved to ``device`` unless that is None.
+        model: an ``nn.Module``, moved to ``device`` unless that is None (see the module's
+            docstring: a model placed before its optimizer was built needs no ``device``).
         train_loader, val_loader: iterables of ``(x, y)`` Tensor batches with ``len()``;
             without ``val_loader`` there are no 'val_*' figures.
         optimizer: a ``minidl.optim`` optimizer over the model's parameters.
@@ -198,6 +247,10 @@ def fit(model, train_loader, val_loader=None, optimizer=None, scheduler=None, ep
             e.g. a :class:`~minidl.distributed.DistributedSampler` for training, whose
             ``set_epoch`` is called before each epoch.  Callbacks run on every rank and see
             the same history; give those that write files (``Checkpoint``) to rank 0 only.
+
+    Raises :class:`TrainingDiverged` (naming the epoch and step) as soon as the
+    training loss, or the validation loss after an epoch, is NaN or infinite;
+    the history and the callbacks' files hold the epochs before.
     """
     if optimizer is None:
         raise ValueError("fit: an optimizer is needed, e.g. minidl.optim.SGD(model.parameters(), lr=0.1)")
@@ -212,11 +265,17 @@ def fit(model, train_loader, val_loader=None, optimizer=None, scheduler=None, ep
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch - 1)
         record = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"]}
-        train = train_one_epoch(model, train_loader, optimizer, loss, metrics, device, progress,
-                                desc=f"epoch {epoch}/{epochs}", distributed=distributed)
+        try:
+            train = train_one_epoch(model, train_loader, optimizer, loss, metrics, device, progress,
+                                    desc=f"epoch {epoch}/{epochs}", distributed=distributed)
+        except TrainingDiverged as error:
+            error.epoch = epoch
+            raise
         record.update({f"train_{k}": v for k, v in train.items() if k not in ("time", "images_per_s")})
         if val_loader is not None:
             val = evaluate(model, val_loader, loss, metrics, device, progress, distributed)
+            if not math.isfinite(val["loss"]):
+                raise TrainingDiverged(val["loss"], None, None, record["lr"], epoch, "validation loss")
             record.update({f"val_{k}": v for k, v in val.items() if k not in ("time", "images_per_s")})
         record.update(time=train["time"], images_per_s=train["images_per_s"])
         if isinstance(scheduler, ReduceLROnPlateau):

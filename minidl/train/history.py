@@ -3,18 +3,26 @@ import json
 import os
 import tempfile
 
-__all__ = ["save_history", "load_history", "best_epoch"]
+__all__ = ["save_history", "load_history", "best_epoch", "write_json"]
 
 
 def save_history(history, path):
     """Write ``history`` to ``path`` as indented JSON, atomically (temporary file, then rename)."""
+    write_json(list(history), path)
+
+
+def write_json(obj, path):
+    """Write ``obj`` to ``path`` as indented JSON, atomically: a run killed while writing leaves the
+    previous file whole.  The file gets the permissions of the one it replaces, else rw-r--r--, as
+    :func:`minidl.save` gives checkpoints (a temporary file alone would be private to its owner)."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(list(history), f, indent=1)
+            json.dump(obj, f, indent=1)
             f.write("\n")
+        os.chmod(tmp, os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

@@ -24,8 +24,7 @@ import numpy as np
 
 import minidl
 from minidl import data, models, optim, train
-from minidl.train import recipes
-from minidl.train.command import blas_threads
+from minidl.train import blas_threads, recipes
 
 FAST = os.environ.get("MINIDL_FAST") == "1"
 minidl.manual_seed(0)

@@ -28,7 +28,7 @@ import minidl
 from minidl import data, models, optim, train
 from minidl.data import transforms as T
 from minidl.data.datasets import Digits
-from minidl.train.command import blas_threads
+from minidl.train import blas_threads
 
 FAST = os.environ.get("MINIDL_FAST") == "1"
 minidl.manual_seed(0)

@@ -26,7 +26,7 @@ from IPython.display import Markdown, display
 import minidl
 import minidl.functional as F
 from minidl import backend
-from minidl.train.command import blas_threads
+from minidl.train import blas_threads
 
 ROOT = Path.cwd().resolve().parent          # notebooks run in notebooks/; benchmarks/ is beside it
 if str(ROOT) not in sys.path:
@@ -162,7 +162,7 @@ for r in model_records:
 # The bars show medians; where the machine was busy (the load average at the top), the ranges
 # in brackets in the report below show how scattered the repetitions were. Small layers and
 # small models suffer most from a busy machine: their BLAS threads can spend as long waiting
-# for a free core as computing (the docstring of `minidl.train.command.blas_threads` has an example).
+# for a free core as computing (the docstring of `minidl.train.blas_threads` has an example).
 #
 # The harness's own report of these records: medians with their interquartile range, the
 # parity check against PyTorch, and the speed targets of the project (minidl / PyTorch on the CPU).

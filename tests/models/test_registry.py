@@ -154,3 +154,11 @@ def test_reference_pass_matches_stage_shapes_output_and_summary(name, options, k
     assert table.total_params == entry["params"]
     if not key.endswith("_aux") and key not in FEWER_MACS:
         assert table.total_macs == entry["macs"]
+
+
+def test_every_image_model_records_the_input_size_it_was_designed_for():
+    sizes = {name: models.input_size(name) for name in models.list_models()}
+    assert sizes["kim_cnn"] is None                                  # token indices, not images
+    assert sizes["lenet5"] == (1, 28, 28) and sizes["resnet50"] == (3, 224, 224)
+    assert sizes["inception_v3"] == (3, 299, 299) and sizes["resnet20"] == (3, 32, 32)
+    assert all(len(size) == 3 for name, size in sizes.items() if name != "kim_cnn")

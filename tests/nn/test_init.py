@@ -113,3 +113,19 @@ def test_errors():
         init.kaiming_normal_(_empty((5, 5)), mode="fan_avg")
     with pytest.raises(OpError, match="unsupported nonlinearity 'swish'"):
         init.calculate_gain("swish")
+
+
+def test_skip_init_builds_the_same_layers_without_drawing():
+    minidl.manual_seed(0)
+    state = minidl.backend.generator("cpu").get_state()
+    model = init.skip_init(lambda: nn.Sequential(nn.Conv2d(3, 8, 3), nn.Linear(8, 4)))
+    assert minidl.backend.generator("cpu").get_state() == state           # nothing was drawn
+    assert [tuple(p.shape) for p in model.parameters()] == [(8, 3, 3, 3), (8,), (4, 8), (4,)]
+
+
+def test_skip_init_ends_with_its_build_even_a_failed_one():
+    with pytest.raises(KeyError):
+        init.skip_init(lambda: nn.Linear(20, 20) and {}["a model that fails to build"])
+    state = minidl.backend.generator("cpu").get_state()
+    assert nn.Linear(20, 20).weight.numpy().all()
+    assert minidl.backend.generator("cpu").get_state() != state

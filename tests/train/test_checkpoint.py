@@ -9,7 +9,7 @@ import minidl
 from minidl import nn, optim, serialization
 from minidl.data import DataLoader, TensorDataset
 from minidl.data.transforms import RandomShift
-from minidl.train import Checkpoint, fit, load_checkpoint, save_checkpoint
+from minidl.train import Checkpoint, fit, load_checkpoint, read_checkpoint, save_checkpoint
 
 EPOCHS = 3
 
@@ -107,4 +107,21 @@ def test_a_crash_while_writing_leaves_the_previous_checkpoint(tmp_path, monkeypa
     restored = nn.Sequential(nn.Flatten(), nn.Linear(36, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
     assert len(load_checkpoint(path, restored)) == 1
     for name, value in before.items():
+        assert np.array_equal(_arrays(restored)[name], value), name
+
+
+def test_a_file_of_weights_alone_cannot_resume(tmp_path):
+    model = nn.Linear(3, 2)
+    serialization.save(model.state_dict(), tmp_path / "weights.npz")
+    message = r"weights.npz holds no training state \(no epoch, history, model, optimizer, scheduler, "
+    with pytest.raises(serialization.CheckpointError, match=message):
+        load_checkpoint(tmp_path / "weights.npz", model)
+
+
+def test_load_checkpoint_takes_what_read_checkpoint_read(tmp_path):
+    path = tmp_path / "run.npz"
+    model, optimizer, history = _run(path, "cpu", stop_after=1)
+    restored = nn.Sequential(nn.Flatten(), nn.Linear(36, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
+    assert load_checkpoint(read_checkpoint(path), restored) == history
+    for name, value in _arrays(model).items():
         assert np.array_equal(_arrays(restored)[name], value), name

@@ -12,7 +12,7 @@ import minidl
 import minidl.functional as F
 from minidl import nn, optim
 from minidl.data import DataLoader, TensorDataset
-from minidl.train import evaluate, fit, predict, train_one_epoch
+from minidl.train import TrainingDiverged, evaluate, fit, predict, train_one_epoch
 
 N, FEATURES, CLASSES = 96, 6, 3
 
@@ -193,3 +193,58 @@ def test_fit_needs_an_optimizer():
     x, y = _problem(n=8)
     with pytest.raises(ValueError, match="fit: an optimizer is needed"):
         fit(_model(), _loader(x, y), epochs=1)
+
+
+def _blow_up():
+    """A model and an optimizer whose first step sends the weights to infinity."""
+    model = _model()
+    return model, optim.SGD(model.parameters(), lr=1e30)
+
+
+def test_a_nan_or_infinite_loss_stops_fit_at_once():
+    x, y = _problem()
+    model, optimizer = _blow_up()
+    history = []
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged) as error:
+        fit(model, _loader(x, y, shuffle=False), _loader(x, y), optimizer, epochs=3, history=history,
+            progress=False)
+    # step 1 is finite and sends the weights to infinity; step 2's loss is the first that is not finite
+    assert (error.value.epoch, error.value.step, error.value.steps) == (1, 2, len(_loader(x, y)))
+    assert not np.isfinite(error.value.loss) and history == []
+    assert str(error.value) == (f"training diverged: the loss is {error.value.loss} at epoch 1, step 2 of 6 "
+                                "(learning rate 1e+30); try a smaller learning rate")
+
+
+def test_train_one_epoch_alone_names_the_step():
+    x, y = _problem()
+    model, optimizer = _blow_up()
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged, match=r"at step 2 of 6 \(learning rate"):
+        train_one_epoch(model, _loader(x, y, shuffle=False), optimizer, progress=False)
+
+
+def test_a_nan_validation_loss_stops_fit_after_the_epoch():
+    x, y = _problem(n=32)
+    model = _model()
+
+    def nan_in_eval(output, target):
+        return F.cross_entropy(output, target) * (1.0 if model.training else float("nan"))
+
+    with pytest.raises(TrainingDiverged, match="the validation loss is nan after epoch 1 "):
+        fit(model, _loader(x, y), _loader(x, y), optim.SGD(model.parameters(), lr=0.1), loss=nan_in_eval,
+            epochs=2, progress=False)
+
+
+def test_without_a_device_fit_moves_nothing(monkeypatch):
+    """A model placed before its optimizer and a loader that places its batches: one owner each."""
+    x, y = _problem(n=32)
+    model = _model()
+    loaders = _loader(x, y), _loader(x, y)
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+
+    def no_moves(*args, **kwargs):
+        raise AssertionError("fit moved a tensor or the model")
+    monkeypatch.setattr(minidl.Tensor, "to", no_moves)
+    monkeypatch.setattr(nn.Module, "to", no_moves)
+    history = fit(model, *loaders, optimizer, epochs=1, progress=False)
+    predict(model, loaders[1])
+    assert len(history) == 1

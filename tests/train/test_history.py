@@ -1,5 +1,6 @@
 """The history file: a JSON round trip, atomic writes and the best epoch."""
 import json
+import stat
 
 import pytest
 
@@ -34,3 +35,12 @@ def test_best_epoch():
         best_epoch(HISTORY, "val_top5")
     with pytest.raises(ValueError, match="mode must be 'min' or 'max'"):
         best_epoch(HISTORY, mode="up")
+
+
+def test_the_file_is_readable_by_all_as_the_checkpoint_is(tmp_path):
+    path = tmp_path / "history.json"
+    save_history(HISTORY, path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644          # not the 0o600 of a temporary file
+    path.chmod(0o640)
+    save_history(HISTORY[:1], path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640          # a rewrite keeps the file's mode
