@@ -408,14 +408,8 @@ def _train(args, settings, out, device, resumed):
 def write_figures(model, test_set, test_loader, history, out):
     """Draw the curves, the confusion matrix and the first 32 misclassified test images into ``out``.
 
-    Returns the names of the files written: none without matplotlib, an
-    optional dependency.
+    Returns the names of the files written (matplotlib is a dependency of minidl).
     """
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("no figures: matplotlib is not installed (pip install matplotlib)")
-        return []
     from minidl.train.plots import plot_confusion_matrix, plot_history, plot_misclassified
     plot_history(history, out / "curves.png")
     predictions, targets = predict(model, test_loader)

@@ -1,6 +1,4 @@
 """How many threads NumPy's BLAS may use while training on the CPU."""
-import contextlib
-
 __all__ = ["blas_threads"]
 
 
@@ -19,14 +17,8 @@ def blas_threads(threads=None):
         with blas_threads(4):
             fit(model, train_loader, test_loader, optimizer, epochs=10)
 
-    Without threadpoolctl the default changes nothing, and an explicit
-    ``threads`` raises ImportError.
+    threadpoolctl is a dependency of minidl, so the limit always applies: the
+    same seed gives the same numbers whatever else is installed.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        if threads is None:
-            return contextlib.nullcontext()
-        raise ImportError("blas_threads needs threadpoolctl to limit BLAS threads "
-                          "(pip install threadpoolctl)") from None
+    from threadpoolctl import threadpool_limits
     return threadpool_limits(1 if threads is None else threads, user_api="blas")

@@ -26,11 +26,11 @@ import os
 
 import matplotlib.pyplot as plt
 import numpy as np
-import threadpoolctl
 
 import minidl
 import minidl.nn as nn
 from minidl import models, optim, train
+from minidl.train import blas_threads
 from minidl.data import DataLoader, ImageDataset, Subset, transforms
 from minidl.data.datasets import DatasetError, get_dataset
 
@@ -38,7 +38,7 @@ FAST = os.environ.get("MINIDL_FAST") == "1"
 minidl.manual_seed(0)
 # One BLAS thread: these batches of 16 are too small for threads to pay, and on a shared CPU
 # waiting threads make every step several times slower.
-threadpoolctl.threadpool_limits(1)
+blas_threads()
 
 # %% [markdown]
 # ## The data
