@@ -7,6 +7,8 @@ TEST = ["pytest>=7", "scikit-learn", "mlxtend", "pillow", "ruff", "nbclient", "n
 NOTEBOOKS = ["jupyter", "nbclient", "nbformat", "ipykernel", "matplotlib", "scikit-learn"]
 GPU = ["cupy-cuda12x"]
 DISTRIBUTED = ["mpi4py"]
+# graphviz: minidl.viz.draw_graph returns a graphviz.Digraph (drawing it also needs the system's dot program)
+VIZ = ["graphviz", "matplotlib"]
 
 setup(
     name="minidl",
@@ -24,8 +26,9 @@ setup(
         "notebooks": NOTEBOOKS,
         "images": ["pillow"],
         "plots": ["matplotlib"],
+        "viz": VIZ,
         "distributed": DISTRIBUTED,
-        "dev": sorted(set(TEST + NOTEBOOKS + GPU + DISTRIBUTED)),
+        "dev": sorted(set(TEST + NOTEBOOKS + GPU + DISTRIBUTED + VIZ)),
     },
     entry_points={"console_scripts": ["minidl=minidl.cli:main"]},
 )
