@@ -11,3 +11,5 @@ matplotlib and graphviz are imported only by the functions that draw
 (``pip install -e ".[viz]"``), so ``import minidl.viz`` needs neither.
 """
 from .graph import DotGraph, GraphvizNotFoundError, ModuleCalls, collapse, draw_graph
+from .gradcam import grad_cam, resize_bilinear
+from .saliency import input_gradient, saliency
