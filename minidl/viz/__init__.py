@@ -13,3 +13,6 @@ matplotlib and graphviz are imported only by the functions that draw
 from .graph import DotGraph, GraphvizNotFoundError, ModuleCalls, collapse, draw_graph
 from .gradcam import grad_cam, resize_bilinear
 from .saliency import input_gradient, saliency
+from .grids import feature_maps, image_grid, plot_feature_maps, plot_filters, plot_heatmaps
+from .top_activations import Activation, plot_top_activations, top_activations
+from .gradient_flow import GradientFlow, plot_gradient_flow

@@ -49,6 +49,9 @@ def as_batch(model, images, name):
     if getattr(data, "ndim", None) != 4:
         raise ValueError(f"{name}: expected a batch of images (N, C, H, W), got shape "
                          f"{tuple(getattr(data, 'shape', ()))}; add the batch axis with x[None]")
+    if data.dtype.kind != "f":
+        raise ValueError(f"{name}: images are {data.dtype}, not floating point; give them the transform "
+                         "the model was trained with (e.g. transforms.ToFloat() and Normalize)")
     ref = next(model.parameters(), None)
     if ref is None:
         return Tensor(data)
