@@ -7,6 +7,7 @@
 #   with an error of order eps^2;
 # - why the check must run in float64;
 # - `minidl.gradcheck` on conv2d, max pooling and batch norm;
+# - the graph that backward walks, drawn, for one convolution and a whole LeNet-5 loss;
 # - a deliberately broken backward, caught.
 
 # %%

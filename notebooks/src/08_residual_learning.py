@@ -10,7 +10,8 @@
 # - the four networks of the paper's Fig. 1 and Fig. 6: plain-20, plain-56, ResNet-20 and
 #   ResNet-56, which differ only in the shortcuts (option A: no parameters at all);
 # - how to run a fair comparison: same data, same initial seed, same optimizer, same epochs;
-# - how to read the result: training error (optimization) apart from test error (generalization).
+# - how to read the result: training error (optimization) apart from test error (generalization);
+# - the gradient flow of plain-56 and ResNet-56: each layer's gradient, from the last to the first.
 #
 # The paper trains on CIFAR-10 (32x32, 50,000 images) for 64,000 steps on a GPU. Here the same
 # architectures (widths 16, 32, 64, as the paper's) train on scikit-learn's **8x8 handwritten
