@@ -13,7 +13,7 @@ the usual maps: fine enough to localise, deep enough to mean something.
 import numpy as np
 
 from .. import backend
-from .probe import as_batch, capture, class_scores_gradient, held_still
+from .probe import LayerCapture, as_batch, class_scores_gradient, held_still
 
 __all__ = ["grad_cam", "resize_bilinear"]
 
@@ -28,7 +28,7 @@ def grad_cam(model, images, layer, target=None, upsample=True):
     (divide by each map's max to show it).  The model runs in eval mode and
     its parameters' ``.grad`` are left as they were.
     """
-    with held_still(model), capture(model, layer, as_leaf=True) as maps:
+    with held_still(model), LayerCapture(model, layer, as_leaf=True) as maps:
         x = as_batch(model, images, "grad_cam")
         scores = model(x)
         seed, target = class_scores_gradient(scores, target, "grad_cam")

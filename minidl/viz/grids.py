@@ -9,7 +9,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor, no_grad
 from ..train.plots import _figure
-from .probe import as_batch, capture, held_still
+from .probe import LayerCapture, as_batch, held_still
 
 __all__ = ["image_grid", "plot_filters", "feature_maps", "plot_feature_maps", "plot_heatmaps"]
 
@@ -70,7 +70,7 @@ def plot_filters(weight, channel=None, ncols=8, title=None):
 
 def feature_maps(model, layer, images):
     """What ``layer`` of ``model`` outputs for ``images`` (N, C, H, W), in eval mode, as a NumPy array."""
-    with held_still(model), no_grad(), capture(model, layer) as maps:
+    with held_still(model), no_grad(), LayerCapture(model, layer) as maps:
         model(as_batch(model, images, "feature_maps"))
     return backend.to_numpy(maps.output.data)
 

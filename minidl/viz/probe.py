@@ -5,7 +5,7 @@
   gradient, so a backward for a picture leaves the training ``.grad`` alone;
   both restored afterwards.
 * :func:`as_batch`: images as a Tensor on the model's device, in its dtype.
-* :class:`capture`: the output of one named layer, kept by a forward hook.
+* :class:`LayerCapture`: the output of one named layer, kept by a forward hook.
 * :func:`class_scores_gradient`: the seed of a backward from chosen class scores.
 """
 import contextlib
@@ -15,7 +15,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor
 
-__all__ = ["find_layer", "held_still", "as_batch", "capture", "class_scores_gradient"]
+__all__ = ["find_layer", "held_still", "as_batch", "LayerCapture", "class_scores_gradient"]
 
 
 def find_layer(model, name):
@@ -61,7 +61,7 @@ def as_batch(model, images, name):
     return Tensor(data)
 
 
-class capture:
+class LayerCapture:
     """A context manager holding ``output``, what layer ``name`` of ``model`` returned in the block.
 
     With ``as_leaf`` the output is replaced by a leaf copy that requires

@@ -18,7 +18,7 @@ from .. import backend
 from ..autograd import no_grad
 from ..data.dataset import get_batch
 from .grids import image_grid
-from .probe import as_batch, capture, held_still
+from .probe import LayerCapture, as_batch, held_still
 
 __all__ = ["Activation", "top_activations", "plot_top_activations"]
 
@@ -45,7 +45,7 @@ def top_activations(model, layer, channel, dataset, k=9, batch_size=256):
     with held_still(model), no_grad():
         for start in range(0, len(dataset), batch_size):
             indices = np.arange(start, min(len(dataset), start + batch_size))
-            with capture(model, layer) as maps:
+            with LayerCapture(model, layer) as maps:
                 model(as_batch(model, _images(dataset, indices), "top_activations"))
             value, position = _strongest(maps.output, channel, layer)
             values.append(value)
@@ -84,7 +84,7 @@ def _strongest(output, channel, layer):
 
 def _patches(model, layer, channel, images, positions):
     """The (top, left, bottom, right) box of input pixels that each chosen unit's gradient reaches."""
-    with held_still(model), capture(model, layer) as maps:
+    with held_still(model), LayerCapture(model, layer) as maps:
         x = as_batch(model, images, "top_activations").requires_grad_()
         model(x)
         seed = np.zeros(maps.output.shape, dtype=maps.output.dtype)
