@@ -14,6 +14,8 @@ TEST = TEST_CORE + ["torch==2.13.0"]
 NOTEBOOKS = ["jupyter", "nbclient", "nbformat", "ipykernel", "scikit-learn"]
 GPU = ["cupy-cuda12x"]
 DISTRIBUTED = ["mpi4py"]
+# graphviz: minidl.viz.draw_graph returns a graphviz.Digraph (drawing it also needs the system's dot program)
+VIZ = ["graphviz"]
 
 setup(
     name="minidl",
@@ -31,8 +33,9 @@ setup(
         "test-core": TEST_CORE,
         "notebooks": NOTEBOOKS,
         "images": ["pillow"],
+        "viz": VIZ,
         "distributed": DISTRIBUTED,
-        "dev": sorted(set(TEST + NOTEBOOKS + GPU + DISTRIBUTED)),
+        "dev": sorted(set(TEST + NOTEBOOKS + GPU + DISTRIBUTED + VIZ)),
     },
     entry_points={"console_scripts": ["minidl=minidl.cli:main"]},
 )

@@ -15,6 +15,7 @@ import weakref
 import numpy as np
 
 from .. import backend
+from .hooks import RemovableHandle
 
 __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "OpError"]
 
@@ -82,6 +83,7 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
+    _grad_hooks = None           # {key: fn}, made by the first register_hook
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         data = _as_array(data, dtype)
@@ -199,9 +201,38 @@ class Tensor:
                 raise OpError(f"backward: grad has shape {tuple(grad.shape)} "
                               f"but the tensor has shape {self.shape}")
         if self.creator is None:
-            self._accumulate(grad)
+            self._accumulate(self._hooked(grad))
             return
         _run_backward(self, grad, retain_graph)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with this tensor's gradient each time a backward computes it.
+
+        ``grad`` is a Tensor holding the gradient of this backward pass only,
+        summed over every use of the tensor; a non-None result replaces it:
+        for a leaf, in what is accumulated into ``.grad``; otherwise, in what
+        flows on to the Functions that made the tensor.  Hooks run in the
+        order they were registered.  Returns a handle whose ``remove()``
+        unregisters the hook.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: the tensor does not require grad, so no gradient "
+                               "will ever reach the hook (set requires_grad=True first)")
+        if self._grad_hooks is None:
+            self._grad_hooks = {}
+        return RemovableHandle(self._grad_hooks, hook)
+
+    def _hooked(self, g):
+        """The gradient ``g`` (an array) after this tensor's hooks have seen or replaced it."""
+        for hook in list((self._grad_hooks or {}).values()):
+            result = hook(Tensor(g))
+            if result is not None:
+                result = result.data if isinstance(result, Tensor) else result
+                if tuple(result.shape) != tuple(g.shape):
+                    raise RuntimeError(f"register_hook: the hook returned a gradient of shape "
+                                       f"{tuple(result.shape)} for a tensor of shape {self.shape}")
+                g = result
+        return g
 
     def _accumulate(self, g):
         if self.grad is None:
@@ -272,8 +303,7 @@ def _run_backward(root, grad, retain_graph):
     # other reference to an intermediate tensor whose gradient is still pending
     grads = {id(root): (root, grad)}
     for f in reversed(order):
-        gys = [grads.pop(id(o()), (None, None))[1] if o() is not None else None
-               for o in f.outputs]
+        gys = [_pop_hooked(grads, o()) for o in f.outputs]
         if all(g is None for g in gys):
             continue
         xp = backend.get_array_module(*gys)
@@ -288,13 +318,22 @@ def _run_backward(root, grad, retain_graph):
             if tuple(gx.shape) != t.shape:
                 raise RuntimeError(f"{f.name}.backward returned a gradient of shape "
                                    f"{tuple(gx.shape)} for an input of shape {t.shape}")
-            if t.creator is None:
+            if t.creator is None and t._grad_hooks is None:
                 t._accumulate(gx)
             else:
+                # a hooked leaf, like every intermediate, waits until its gradient is complete
                 prev = grads.get(id(t))
                 grads[id(t)] = (t, gx if prev is None else prev[1] + gx)
         if not retain_graph:
             f.release()
+    for t, _ in list(grads.values()):       # what is left are the hooked leaves
+        t._accumulate(_pop_hooked(grads, t))
+
+
+def _pop_hooked(grads, t):
+    """The complete gradient of ``t`` (None if it got none), through its hooks, out of ``grads``."""
+    g = grads.pop(id(t), (None, None))[1] if t is not None else None
+    return g if g is None or t._grad_hooks is None else t._hooked(g)
 
 
 def _topological_order(start):

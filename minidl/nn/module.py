@@ -13,7 +13,9 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from .. import backend
-from ..autograd import Tensor
+from ..autograd import Tensor, is_grad_enabled
+from ..autograd.hooks import RemovableHandle
+from .backward_hooks import BackwardHookCall
 
 __all__ = ["Module", "Parameter", "RemovableHandle", "IncompatibleKeys"]
 
@@ -31,19 +33,7 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
-class RemovableHandle:
-    """Returned by ``register_forward_hook``; ``remove()`` unregisters the hook."""
-
-    def __init__(self, hooks, key):
-        self.hooks, self.key = hooks, key
-
-    def remove(self):
-        self.hooks.pop(self.key, None)
-
-
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-_hook_ids = iter(range(1 << 62))
 
 
 class Module:
@@ -69,6 +59,7 @@ class Module:
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
 
     # -- registration ----------------------------------------------------------
     def __setattr__(self, name, value):
@@ -251,19 +242,34 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward")
 
     def __call__(self, *args, **kwargs):
+        taps = None
+        if self._backward_hooks and is_grad_enabled():
+            taps = BackwardHookCall(self, self._backward_hooks)
+            args = taps.tap_inputs(args)
         output = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, output)
             if result is not None:
                 output = result
-        return output
+        return output if taps is None else taps.tap_outputs(output)
 
     def register_forward_hook(self, hook):
         """Call ``hook(module, inputs, output)`` after each forward; a non-None result replaces
         the output.  Returns a handle whose ``remove()`` unregisters it."""
-        key = next(_hook_ids)
-        self._forward_hooks[key] = hook
-        return RemovableHandle(self._forward_hooks, key)
+        return RemovableHandle(self._forward_hooks, hook)
+
+    def register_full_backward_hook(self, hook):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of this module's
+        inputs have been computed, as PyTorch does.
+
+        ``grad_input`` has one entry per Tensor positional argument of the
+        call (None where that input does not require grad), ``grad_output``
+        one per output Tensor.  A non-None result, a tuple like
+        ``grad_input``, replaces it in what flows on to the layers before
+        (the gradients of this module's own parameters are already
+        computed).  Returns a handle whose ``remove()`` unregisters the hook.
+        """
+        return RemovableHandle(self._backward_hooks, hook)
 
     # -- state -----------------------------------------------------------------
     def state_dict(self, prefix=""):

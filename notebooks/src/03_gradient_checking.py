@@ -7,14 +7,18 @@
 #   with an error of order eps^2;
 # - why the check must run in float64;
 # - `minidl.gradcheck` on conv2d, max pooling and batch norm;
+# - the graph that backward walks, drawn, for one convolution and a whole LeNet-5 loss;
 # - a deliberately broken backward, caught.
 
 # %%
+import shutil
+
 import matplotlib.pyplot as plt
 import numpy as np
 
 import minidl
 import minidl.functional as F
+from minidl import models, viz
 from minidl.autograd import Function
 
 minidl.manual_seed(0)
@@ -66,6 +70,52 @@ beta = minidl.randn(3, dtype=np.float64, requires_grad=True)
 mean, var = np.zeros(3), np.ones(3)
 print("batch_norm, training:", minidl.gradcheck(
     lambda x, g, b: F.batch_norm(x, mean.copy(), var.copy(), g, b, training=True), [x, gamma, beta]))
+
+# %% [markdown]
+# ## The graph that backward walks
+# `backward()` runs the Functions that forward recorded, in reverse. `minidl.viz.draw_graph` draws
+# that record (Graphviz DOT): a blue box per Function, an ellipse per tensor with its shape and
+# whether it requires grad, parameters in green, the output in orange. Here is the expression
+# checked above, then a whole LeNet-5 loss, the graph that every training step differentiates.
+# (The drawing needs Graphviz's `dot` program; without it the DOT text is printed.)
+
+# %%
+def show(graph):
+    """The drawing where Graphviz is installed, else the first lines of the DOT text."""
+    if shutil.which("dot") and hasattr(graph, "_repr_mimebundle_"):
+        return graph
+    print("\n".join(graph.source.splitlines()[:12]), "\n...")
+
+
+def functions(graph):
+    """How many times each Function appears in a drawn graph."""
+    names = {}
+    for line in graph.source.splitlines():
+        if "shape=box" in line and "box3d" not in line:
+            name = line.split("label=")[1].split()[0].strip('"')
+            names[name] = names.get(name, 0) + 1
+    return names
+
+
+x = minidl.randn(2, 3, 7, 7, dtype=np.float64, requires_grad=True)
+conv = F.conv2d(x, w, b, stride=2, padding=1)
+conv_graph = viz.draw_graph(conv, params={"x": x, "w": w, "b": b})
+assert functions(conv_graph) == {"Convolution": 1}    # one Function, three inputs, one output
+show(conv_graph)
+
+# %%
+lenet = models.get("lenet5")
+loss = F.cross_entropy(lenet(minidl.randn(4, 1, 28, 28)), minidl.tensor([0, 1, 2, 3]))
+lenet_graph = viz.draw_graph(loss, params=lenet)
+print(functions(lenet_graph))
+assert functions(lenet_graph) == {"Convolution": 3, "ReLU": 4, "MaxPooling": 2, "Reshape": 1,
+                                  "Linear": 2, "CrossEntropy": 1}
+show(lenet_graph)
+
+# %% [markdown]
+# Thirteen Functions: each has its own hand-written backward, and each was checked with
+# `gradcheck` the way the cells above check conv2d, max pooling and batch norm. The weights
+# (green) are leaves: backward accumulates their gradients into `.grad` and stops there.
 
 # %% [markdown]
 # ## A broken backward, caught

@@ -9,6 +9,7 @@
 # - how to read a run: loss and accuracy curves, the test error, the confusion matrix
 #   and the digits the network gets wrong;
 # - what the first layer learns: its filters, and the feature maps they make of one digit;
+# - where the trained network looks: saliency maps and Grad-CAM;
 # - what an epoch costs on a CPU (and on a GPU, when there is one).
 #
 # The data is the full MNIST when its files are found (in `MINIDL_DATA`, the cache or
@@ -23,7 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minidl
-from minidl import data, models, optim, train
+from minidl import data, models, optim, train, viz
 from minidl.train import blas_threads, recipes
 
 FAST = os.environ.get("MINIDL_FAST") == "1"
@@ -190,6 +191,47 @@ for k in range(16):
 fig.suptitle("LeNet-5: the 6 learned C1 filters (5x5), their maps of one digit (28x28), "
              "and C3's 16 maps (10x10)")
 plt.show()
+
+# %% [markdown]
+# ## Where the network looks: saliency and Grad-CAM
+# Two answers to "which pixels made it say 5?", one digit of each class:
+# - the **saliency map** (Simonyan et al. 2014) is the gradient of the class score (the logit)
+#   with respect to the pixels, |d score / d pixel|: where a small change of the image would
+#   change the answer most;
+# - **Grad-CAM** (Selvaraju et al. 2017) weighs C3's 16 feature maps (after its ReLU, 10x10)
+#   by the mean gradient of the class score over each map, keeps the positive part of their sum
+#   and scales it up to 28x28: where the evidence for the class lies, at the resolution of C3.
+#
+# Both are for the class the network predicts. In the saliency maps the gradient sits on the
+# strokes and their edges: moving ink is what changes the score. Grad-CAM's coarser maps also
+# light up *blank* places (in the committed run: the hole of the 0, the gap to the left of the
+# 4, the empty side of the 7). For a digit, where there is no ink is evidence too. The next cell measures both
+# claims: the share of each map on the pixels of a stroke or touching one.
+
+# %%
+picked = [int(np.flatnonzero(targets == digit)[0]) for digit in range(10)]
+digits = data.get_batch(test_set, picked)[0]
+saliency = viz.saliency(lenet, digits)
+cam = viz.grad_cam(lenet, digits, "act3")
+names = [f"{classes[t]} -> {classes[p]}" for t, p in zip(targets[picked], predictions[picked])]
+viz.plot_heatmaps(digits, saliency, titles=names)
+
+# %%
+viz.plot_heatmaps(digits, cam, titles=names)
+
+# %%
+strokes = digits[:, 0] > digits.min() + 0.5 * (digits.max() - digits.min())
+padded = np.pad(strokes, ((0, 0), (1, 1), (1, 1)))
+near = np.zeros_like(strokes)
+for di in range(3):            # widen the strokes by a pixel in every direction
+    for dj in range(3):
+        near |= padded[:, di:di + 28, dj:dj + 28]
+share = {name: (maps * near).sum() / maps.sum() for name, maps in [("saliency", saliency), ("Grad-CAM", cam)]}
+for name, value in share.items():
+    print(f"{name}: {100 * value:.0f}% of the map lies on or next to a stroke, "
+          f"which covers {100 * near.mean():.0f}% of the image")
+assert share["saliency"] > 1.2 * near.mean()          # the gradient follows the ink
+assert share["Grad-CAM"] < share["saliency"]          # Grad-CAM also weighs the blanks
 
 # %% [markdown]
 # ## The lab's ConvNet, same recipe
