@@ -237,7 +237,8 @@ class Tensor:
     def _accumulate(self, g):
         if self.grad is None:
             # a backward may return a broadcast view; the stored grad must own its memory
-            g = backend.get_array_module(g).ascontiguousarray(g)
+            # (ascontiguousarray makes a 0-d array 1-d: the reshape keeps a scalar's shape ())
+            g = backend.get_array_module(g).ascontiguousarray(g).reshape(g.shape)
             self.grad = Tensor(g)
         else:
             self.grad = Tensor(self.grad.data + g)

@@ -311,9 +311,10 @@ plain_train = (data.Subset(plain_train, train_set.indices) if isinstance(train_s
 minidl.manual_seed(0)
 lenet_plain = models.get("lenet5").to(device)
 optimizer = optim.SGD(lenet_plain.parameters(), lr=0.25)
-plain_history = train.fit(lenet_plain, data.DataLoader(plain_train, batch_size=64, shuffle=True, device=device),
-                          test_loader, optimizer, optim.lr_scheduler.StepLR(optimizer, step_size=5, gamma=1 / 1.5),
-                          epochs=EPOCHS, device=device, progress=False)
+plain_loader = data.DataLoader(plain_train, batch_size=64, shuffle=True, device=device)
+scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=5, gamma=1 / 1.5)
+plain_history = train.fit(lenet_plain, plain_loader, test_loader, optimizer, scheduler, epochs=EPOCHS,
+                          device=device, progress=False)
 shifted, unshifted = lenet_acc, plain_history[-1]["val_acc"]
 print(f"LeNet-5 test accuracy with random shifts {100 * shifted:.2f}%, without {100 * unshifted:.2f}% "
       f"({100 * (shifted - unshifted):+.2f} points); final training accuracy with shifts "

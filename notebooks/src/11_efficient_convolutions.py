@@ -86,8 +86,9 @@ for full_name, full, split_name, split in PAIRS:
     (full_params, _), (split_params, _) = cost(full, (C, 17, 17)), cost(split, (C, 17, 17))
     window_full, window_split = receptive_field(full, (C, 17, 17)), receptive_field(split, (C, 17, 17))
     assert window_full == window_split
+    fewer = 100 * (1 - split_params / full_params)
     print(f"{full_name:<4} {full_params:>7,} weights, window {window_full};  {split_name:<13} "
-          f"{split_params:>7,} weights, window {window_split}: {100 * (1 - split_params / full_params):.0f}% fewer")
+          f"{split_params:>7,} weights, window {window_split}: {fewer:.0f}% fewer")
 
 # %% [markdown]
 # ## Depthwise-separable convolution

@@ -184,3 +184,10 @@ def test_to_device_is_differentiable():
     assert y.device.type == "strict"
     (y * y).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 8 * x.numpy(), rtol=1e-6)
+
+
+def test_the_gradient_of_a_scalar_has_the_scalars_shape(device):
+    a = make(np.ones((3, 4)), device, requires_grad=True)
+    b = make(np.array(2.0), device, requires_grad=True)
+    (a * b).sum().backward()
+    assert b.grad.shape == () and float(b.grad.numpy()) == 12.0
