@@ -35,8 +35,8 @@ def test_a_test_that_needs_torch_without_the_marker_fails(tmp_path):
         "def test_marked():\n"
         "    pytest.skip(\"could not import 'torch': No module named 'torch'\")\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.conftest", "-q", "-p", "no:cacheprovider",
-                          "-W", "ignore::pytest.PytestUnknownMarkWarning", str(tmp_path / "test_inner.py")],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "pytest", "-p", "tests.conftest", "-q", "-p", "no:cacheprovider",
+               "-W", "ignore::pytest.PytestUnknownMarkWarning", str(tmp_path / "test_inner.py")]
+    run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert "1 failed, 1 skipped" in run.stdout, run.stdout + run.stderr
     assert "test_unmarked needs PyTorch but has no @pytest.mark.torch" in run.stdout
