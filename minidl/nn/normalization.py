@@ -7,8 +7,7 @@ evaluation, then scales by ``weight`` (gamma) and shifts by ``bias`` (beta).
 """
 from .. import functional as F
 from ..autograd import OpError, ones, zeros
-from .conv import check_channels
-from .module import Module, Parameter
+from .module import Module, Parameter, check_channels
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LocalResponseNorm"]
 
