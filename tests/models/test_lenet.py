@@ -1,7 +1,8 @@
 """LeNet-5 (original and modern) and the course's small ConvNets.
 
-Parity is against tests/models/torch_classic.py, PyTorch definitions written
-from LeCun et al. 1998, the CS5242 lab slides and the tflearn example.
+Parity is against PyTorch definitions written from LeCun et al. 1998, the CS5242
+lab slides and the tflearn example: tests/models/torch_classic.py, and for the
+benchmarked nets benchmarks/torch_models.py (one set of twins for both).
 """
 import numpy as np
 import pytest
@@ -44,12 +45,12 @@ def test_lenet5_original_matches_torch():
 @pytest.mark.parametrize("activation, pool, input_size", [("relu", "max", 28), ("tanh", "avg", 32)])
 def test_lenet5_matches_torch(activation, pool, input_size):
     torch = pytest.importorskip("torch")
-    from tests.models import torch_classic
+    from benchmarks import torch_models
     with default_dtype(np.float64):
         model = get("lenet5", activation=activation, pool=pool, input_size=input_size)
-    theirs = torch_classic.lenet5_modern(act={"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[activation],
-                                         pool={"max": torch.nn.MaxPool2d, "avg": torch.nn.AvgPool2d}[pool],
-                                         padding=(32 - input_size) // 2)
+    theirs = torch_models.lenet5(act={"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[activation],
+                                 pool={"max": torch.nn.MaxPool2d, "avg": torch.nn.AvgPool2d}[pool],
+                                 padding=(32 - input_size) // 2)
     assert_parity(model, theirs, random_input((2, 1, input_size, input_size)), rtol=1e-10)
 
 
@@ -75,10 +76,10 @@ def test_course_convnets_train(device, name, shape):
 
 def test_mnist_convnet_matches_torch():
     pytest.importorskip("torch")
-    from tests.models import torch_classic
+    from benchmarks import torch_models
     with default_dtype(np.float64):
         model = get("mnist_convnet")
-    assert_parity(model, torch_classic.mnist_convnet(), random_input((2, 1, 28, 28)), rtol=1e-10)
+    assert_parity(model, torch_models.mnist_convnet(), random_input((2, 1, 28, 28)), rtol=1e-10)
 
 
 def test_cifar_convnet_matches_torch():
@@ -92,10 +93,10 @@ def test_cifar_convnet_matches_torch():
 @pytest.mark.slow
 def test_vgg_cifar_matches_torch_in_float32():
     pytest.importorskip("torch")
-    from tests.models import torch_classic
+    from benchmarks import torch_models
     with recorded_draws():
         model = get("vgg_cifar")
-    assert_parity(model, torch_classic.VGGCifar(), random_input((2, 3, 32, 32), np.float32), rtol=1e-4)
+    assert_parity(model, torch_models.VGGCifar(), random_input((2, 3, 32, 32), np.float32), rtol=1e-4)
 
 
 def test_vgg_cifar_trains():
