@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ..autograd import OpError
 
-__all__ = ["Window", "conv_window", "pool_window", "ints", "axis_output_size"]
+__all__ = ["Window", "conv_window", "pool_window", "one_dimensional", "ints", "axis_output_size"]
 
 
 def ints(value, name, op, n=2, minimum=0):
@@ -118,13 +118,13 @@ def pool_window(op, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
     stride = kernel if stride is None else ints(stride, "stride", op, minimum=1)
     padding = ints(padding, "padding", op)
     dilation = ints(dilation, "dilation", op, minimum=1)
-    if not isinstance(ceil_mode, bool):
+    if ceil_mode not in (True, False):    # 0 and 1 pass, as in PyTorch
         raise OpError(f"{op}: ceil_mode must be True or False, got {ceil_mode!r}")
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     if any(2 * p > s for p, s in zip(padding, span)):
         raise OpError(f"{op}: padding {padding} must be at most half the kernel {_by(span)} "
                       f"(kernel_size {kernel}, dilation {dilation})")
-    return Window(op, kernel, stride, tuple((p, p) for p in padding), dilation, ceil_mode)
+    return Window(op, kernel, stride, tuple((p, p) for p in padding), dilation, bool(ceil_mode))
 
 
 def one_dimensional(op, **values):

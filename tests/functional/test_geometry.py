@@ -53,8 +53,11 @@ def test_axis_output_size(size, kernel, stride, padding, dilation, ceil_mode, ex
 
 def test_pool_window_defaults_stride_to_the_kernel_and_checks_ceil_mode():
     assert pool_window("op", (2, 3)).stride == (2, 3)
-    with pytest.raises(OpError, match="op: ceil_mode must be True or False, got 1"):
-        pool_window("op", 2, ceil_mode=1)
+    assert pool_window("op", 2, ceil_mode=1).ceil_mode is True
+    with pytest.raises(OpError, match="op: ceil_mode must be True or False, got 'yes'"):
+        pool_window("op", 2, ceil_mode="yes")
+    with pytest.raises(OpError, match="op: ceil_mode must be True or False, got 2"):
+        pool_window("op", 2, ceil_mode=2)
 
 
 @pytest.mark.parametrize("call, message", [
