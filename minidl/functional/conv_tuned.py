@@ -76,15 +76,13 @@ class Convolution(Function):
         if not (need_x or need_W or need_b):
             return None, None, None
         xp, plan = backend.get_array_module(gy), self.plan
-        N, C, H, W_ = plan.x_shape
-        G, (OH, OW), Fg = self.groups, self.out_size, self.Wm.shape[2]
+        (N, C, *in_size), G, (OH, OW), Fg = plan.x_shape, self.groups, self.out_size, self.Wm.shape[2]
         gy = gy.reshape(N, G, Fg, OH, OW)
         gWm = xp.zeros_like(self.Wm) if need_W else None
         gb = xp.zeros((G, Fg), dtype=gy.dtype) if need_b else None
-        (top, bottom), (left, right) = self.padding
+        padded_size = [n + before + after for n, (before, after) in zip(in_size, self.padding)]
         x = plan.padded(self.x) if need_W else None
-        gx = new_array(xp, (N, G, C // G, H + top + bottom, W_ + left + right), gy.dtype,
-                       plan.channels_last) if need_x else None
+        gx = new_array(xp, (N, G, C // G, *padded_size), gy.dtype, plan.channels_last) if need_x else None
         buffer, gy_buffer = plan.buffer(xp), xp.empty(plan.chunk * OH * OW * G * Fg, gy.dtype)
         for start, stop in plan.chunks():
             gY = _output_matrices(gy[start:stop], plan.channels_last, gy_buffer)
@@ -96,7 +94,8 @@ class Convolution(Function):
                 add_windows(gx[start:stop], self._column_gradient(gY, stop - start), self.stride,
                             self.dilation)
         if need_x:
-            gx = gx.reshape(N, C, *gx.shape[3:])[:, :, top:top + H, left:left + W_]
+            (top, _), (left, _) = self.padding
+            gx = gx.reshape(N, C, *padded_size)[:, :, top:top + in_size[0], left:left + in_size[1]]
         gW = None if gWm is None else _filters(gWm, plan.kernel)
         return gx, gW, None if gb is None else gb.reshape(G * Fg)
 
