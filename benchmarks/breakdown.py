@@ -31,8 +31,9 @@ if __name__ == "__main__":
 
 __all__ = ["PHASES", "instrumented", "breakdown", "markdown", "category"]
 
-_CATEGORIES = {"conv": "conv", "pooling": "pool", "normalization": "batch norm", "linear": "linear",
-               "activation": "activation", "loss": "loss", "dropout": "dropout", "embedding": "embedding"}
+_CATEGORIES = {"conv": "conv", "conv_tuned": "conv", "pooling": "pool", "normalization": "batch norm",
+               "linear": "linear", "activation": "activation", "loss": "loss", "dropout": "dropout",
+               "embedding": "embedding"}
 
 
 def category(cls):

@@ -1,4 +1,5 @@
-"""The four benchmark models written in PyTorch, for same-run comparisons with minidl.
+"""The four benchmark models written in PyTorch, for same-run comparisons with minidl and for the
+parity tests of ``tests/models`` (one set of twins serves both).
 
 Each is built from ``torch.nn`` only, with the module names of its minidl
 counterpart in ``minidl.models`` (``conv1``, ``features.conv1_1``,
@@ -13,15 +14,17 @@ import torch.nn as nn
 __all__ = ["build", "MODELS"]
 
 
-def lenet5(num_classes=10):
+def lenet5(num_classes=10, act=nn.ReLU, pool=nn.MaxPool2d, padding=2):
     """conv 1->6 5x5 pad 2, ReLU, maxpool 2, conv 6->16 5x5, ReLU, maxpool 2, conv 16->120 5x5 (C5, on
-    5x5 maps the same as a linear 400->120), ReLU, 120->84, ReLU, 84->10."""
+    5x5 maps the same as a linear 400->120), ReLU, 120->84, ReLU, 84->10.  ``act``, ``pool`` and
+    ``padding`` give the other readings of ``minidl.models.lenet5`` (tanh, average pooling, 32x32
+    input without padding)."""
     return nn.Sequential(OrderedDict([
-        ("c1", nn.Conv2d(1, 6, 5, padding=2)), ("act1", nn.ReLU()), ("s2", nn.MaxPool2d(2)),
-        ("c3", nn.Conv2d(6, 16, 5)), ("act3", nn.ReLU()), ("s4", nn.MaxPool2d(2)),
-        ("c5", nn.Conv2d(16, 120, 5)), ("act5", nn.ReLU()),
+        ("c1", nn.Conv2d(1, 6, 5, padding=padding)), ("act1", act()), ("s2", pool(2)),
+        ("c3", nn.Conv2d(6, 16, 5)), ("act3", act()), ("s4", pool(2)),
+        ("c5", nn.Conv2d(16, 120, 5)), ("act5", act()),
         ("flatten", nn.Flatten()),
-        ("f6", nn.Linear(120, 84)), ("act6", nn.ReLU()),
+        ("f6", nn.Linear(120, 84)), ("act6", act()),
         ("out", nn.Linear(84, num_classes)),
     ]))
 

@@ -9,7 +9,7 @@ from .. import backend
 from .core import Function, OpError, Tensor
 
 __all__ = ["unbroadcast", "add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log",
-           "sqrt", "abs", "clip", "maximum", "minimum", "where", "to_device_and_dtype"]
+           "sqrt", "abs", "clip", "maximum", "minimum", "where"]
 
 
 def unbroadcast(g, shape):
@@ -254,21 +254,6 @@ class Where(Function):
                 unbroadcast(xp.where(self.cond, zero, gy), self.shapes[1]))
 
 
-class ToDeviceAndDtype(Function):
-    """A copy to another device and/or dtype; the gradient goes back the same way."""
-
-    def __init__(self, device, dtype):
-        self.device, self.dtype = device, dtype
-
-    def forward(self, x):
-        self.src = backend.device_of(x), x.dtype
-        y = x if self.device is None else backend.to_device(x, self.device)
-        return y if self.dtype is None else y.astype(self.dtype)
-
-    def backward(self, gy):
-        return backend.to_device(gy, self.src[0]).astype(self.src[1], copy=False)
-
-
 def _binary(cls, name, a, b):
     _check_broadcast(name, a, b)
     return cls()(a, b)
@@ -347,8 +332,3 @@ def where(cond, a, b):
     cond = cond.data if isinstance(cond, Tensor) else cond
     _check_broadcast("where", a, b)
     return Where(cond)(a, b)
-
-
-def to_device_and_dtype(x, device=None, dtype=None):
-    """A differentiable copy of ``x`` onto ``device`` and/or with ``dtype``."""
-    return ToDeviceAndDtype(device, dtype)(x)

@@ -153,16 +153,17 @@ class Tensor:
         return Tensor(self.data)
 
     def to(self, device=None, dtype=None):
-        """This tensor on ``device`` and/or with ``dtype``; a leaf keeps ``requires_grad``."""
-        data = self.data if device is None else backend.to_device(self.data, device)
-        if dtype is not None and data.dtype != np.dtype(dtype):
-            data = data.astype(dtype)
-        if data is self.data:
+        """This tensor on ``device`` and/or with ``dtype``, copied once (itself when it is there
+        already); a leaf keeps ``requires_grad``, a tensor inside a graph stays in it."""
+        device = None if device is None or backend.device(device) == self.device else device
+        dtype = None if dtype is None or np.dtype(dtype) == self.dtype else dtype
+        if device is None and dtype is None:
             return self
         if self.creator is not None:
-            from .arithmetic import to_device_and_dtype
+            from .transfer import to_device_and_dtype
             return to_device_and_dtype(self, device, dtype)
-        return Tensor(data, requires_grad=self.requires_grad)
+        data = self.data if device is None else backend.to_device(self.data, device)
+        return Tensor(data if dtype is None else data.astype(dtype), requires_grad=self.requires_grad)
 
     def cpu(self):
         return self.to("cpu")

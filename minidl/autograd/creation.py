@@ -1,13 +1,10 @@
 """Tensor factories: ``tensor``, ``zeros``, ``ones``, ``rand``, ``randn`` ... on any device."""
 from .. import backend
 from .core import Tensor
+from .shape import shape_arg
 
 __all__ = ["tensor", "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "arange",
            "rand", "randn"]
-
-
-def _shape(shape):
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
@@ -18,22 +15,22 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
 def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
     """A tensor of ``shape`` filled with ``fill_value``."""
     xp = backend.device(device).xp
-    data = xp.full(_shape((shape,)) if isinstance(shape, int) else tuple(shape), fill_value,
+    data = xp.full(shape_arg((shape,)) if isinstance(shape, int) else tuple(shape), fill_value,
                    dtype=dtype or backend.get_default_dtype())
     return Tensor(data, requires_grad=requires_grad)
 
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False):
-    return full(_shape(shape), 0, dtype, device, requires_grad)
+    return full(shape_arg(shape), 0, dtype, device, requires_grad)
 
 
 def ones(*shape, dtype=None, device=None, requires_grad=False):
-    return full(_shape(shape), 1, dtype, device, requires_grad)
+    return full(shape_arg(shape), 1, dtype, device, requires_grad)
 
 
 def empty(*shape, dtype=None, device=None, requires_grad=False):
     xp = backend.device(device).xp
-    return Tensor(xp.empty(_shape(shape), dtype=dtype or backend.get_default_dtype()),
+    return Tensor(xp.empty(shape_arg(shape), dtype=dtype or backend.get_default_dtype()),
                   requires_grad=requires_grad)
 
 
@@ -54,11 +51,11 @@ def arange(start, stop=None, step=1, dtype=None, device=None):
 
 def rand(*shape, dtype=None, device=None, requires_grad=False):
     """Uniform [0, 1) draws from the device's seeded generator."""
-    data = backend.generator(device).uniform(0.0, 1.0, _shape(shape), dtype)
+    data = backend.generator(device).uniform(0.0, 1.0, shape_arg(shape), dtype)
     return Tensor(data, requires_grad=requires_grad)
 
 
 def randn(*shape, dtype=None, device=None, requires_grad=False):
     """Standard normal draws from the device's seeded generator."""
-    data = backend.generator(device).normal(0.0, 1.0, _shape(shape), dtype)
+    data = backend.generator(device).normal(0.0, 1.0, shape_arg(shape), dtype)
     return Tensor(data, requires_grad=requires_grad)

@@ -117,13 +117,14 @@ class Pad(Function):
         return gy[tuple(slice(b, gy.shape[i] - a) for i, (b, a) in enumerate(self.pad_width))]
 
 
-def _shape_arg(shape):
+def shape_arg(shape):
+    """The ``*shape`` of ``reshape(2, 3)`` or ``reshape((2, 3))`` (as PyTorch takes both) as one tuple."""
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 
 
 def reshape(x, *shape):
     """x with a new shape (ints or one tuple; one entry may be -1)."""
-    shape = _shape_arg(shape)
+    shape = shape_arg(shape)
     known = 1
     for n in shape:
         known *= n if n != -1 else 1
@@ -137,7 +138,7 @@ def reshape(x, *shape):
 
 def permute(x, *axes):
     """x with its axes in the order ``axes`` (a permutation of range(ndim))."""
-    axes = _shape_arg(axes)
+    axes = shape_arg(axes)
     if sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
         raise OpError(f"permute: {axes} is not a permutation of the {x.ndim} axes of shape {x.shape}")
     return Permute(tuple(a % x.ndim for a in axes))(x)

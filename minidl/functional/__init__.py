@@ -10,5 +10,5 @@ from .normalization import batch_norm, local_response_norm
 from .dropout import drop_path, dropout, dropout2d
 from .linear import embedding, linear
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
-from .conv import col2im, conv1d, conv2d, im2col
+from .conv import col2im, conv1d, conv2d, conv_impl, im2col
 from .pooling import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool1d, max_pool2d

@@ -2,46 +2,19 @@
 
 A window op slides a KH x KW kernel over the last two axes (H, W) of an
 array, ``stride`` pixels at a time, with ``dilation - 1`` pixels skipped
-between kernel taps.  Three small tools cover every such op:
+between kernel taps.  These tools cover every such op (how many windows fit
+is the business of :mod:`.geometry`):
 
-* :func:`output_size`: how many windows fit, (H + P - D(K-1) - 1) / S + 1;
 * :func:`windows`: a strided *view* of all windows, (..., KH, KW, OH, OW),
   that copies nothing (im2col is one copy of it);
+* :func:`taps`: the same, one kernel tap at a time, as plain slices;
 * :func:`add_windows`: the reverse, summing values laid out per window back
   onto the pixels they came from (col2im), one vectorized add per kernel tap.
 
-Both work on any leading axes and any memory order, so the callers choose
+They work on any leading axes and any memory order, so the callers choose
 the layout (channels first or last) that makes their copies contiguous.
 """
 from .. import backend
-from ..autograd import OpError
-
-
-def pair(value, name, op, minimum):
-    """``value`` (an int or a pair of ints) as a pair, each at least ``minimum``."""
-    pair_ = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair_) != 2 or not all(isinstance(v, int) for v in pair_):
-        raise OpError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(pair_) < minimum:
-        raise OpError(f"{op}: {name} must be at least {minimum}, got {value!r}")
-    return pair_
-
-
-def output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False):
-    """The number of window positions along one axis.
-
-    ``padding`` is ``(before, after)``.  With ``ceil_mode`` a last, partial
-    window is kept, but only if it starts inside the input or the padding
-    before it (as PyTorch): a window made only of right padding would see
-    no input at all.
-    """
-    span = size + padding[0] + padding[1] - dilation * (kernel - 1) - 1
-    if span < 0:
-        return 0
-    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
-    if ceil_mode and (out - 1) * stride >= size + padding[0]:
-        out -= 1
-    return out
 
 
 def new_array(xp, shape, dtype, channels_last=False, value=0.0):

@@ -11,7 +11,8 @@ import math
 
 from .. import backend
 from ..autograd import Function, OpError, mean
-from ._windows import add_windows, is_channels_last, new_array, output_size, pad, pair, taps
+from ._windows import add_windows, is_channels_last, new_array, pad, taps
+from .geometry import one_dimensional, pool_window
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d", "max_pool1d"]
 
@@ -19,21 +20,21 @@ __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d
 class _Pooling(Function):
     """What max and average pooling share: the geometry and the padded input."""
 
-    def __init__(self, kernel, stride, padding, dilation, out_size):
-        self.kernel, self.stride, self.padding = kernel, stride, padding
-        self.dilation, self.out_size = dilation, out_size
+    def __init__(self, window, out_size):
+        self.kernel, self.stride, self.padding = window.kernel, window.stride, window.padding
+        self.dilation, self.out_size = window.dilation, out_size
 
     def _padded(self, x, value):
         """x padded with ``value``, in its own layout, with extra rows and columns
         on the bottom/right for the last partial window of ``ceil_mode``."""
-        self.x_shape = x.shape
+        self.x_shape, self.channels_last = x.shape, is_channels_last(x)
         geometry = zip(x.shape[2:], self.kernel, self.stride, self.padding, self.dilation, self.out_size)
         padding = tuple((before, max(after, (o - 1) * s + d * (k - 1) + 1 - n - before))
                         for n, k, s, (before, after), d, o in geometry)
         self.full_padding = padding
-        if not any(sum(padding, ())):
-            return x
-        return pad(x, padding, value, is_channels_last(x))
+        padded = pad(x, padding, value, self.channels_last) if any(sum(padding, ())) else x
+        self.padded_shape = padded.shape
+        return padded
 
     def _taps(self):
         """(index of the tap's pixels, whether no earlier tap saw them) for each kernel tap."""
@@ -42,7 +43,7 @@ class _Pooling(Function):
 
     def _zeros_like_input(self, xp, dtype):
         """The zeros that backward's gradient lands on, in the padded input's layout."""
-        return new_array(xp, self.x.shape, dtype, is_channels_last(self.x))
+        return new_array(xp, self.padded_shape, dtype, self.channels_last)
 
     def _crop(self, gx):
         (top, _), (left, _) = self.full_padding
@@ -61,12 +62,12 @@ class MaxPooling(_Pooling):
 
     def forward(self, x):
         # padding with -inf, never 0, so that a padded pixel cannot win over negative inputs
-        self.x = self._padded(x, -math.inf)
+        self.padded = self._padded(x, -math.inf)
         xp = backend.get_array_module(x)
         (first, _), *others = self._taps()
-        y = xp.copy(self.x[first], order="K")
+        y = xp.copy(self.padded[first], order="K")
         for index, _ in others:
-            xp.maximum(y, self.x[index], out=y)
+            xp.maximum(y, self.padded[index], out=y)
         self.y = y
         return y
 
@@ -77,7 +78,7 @@ class MaxPooling(_Pooling):
         hit, share = xp.empty_like(remaining, dtype=bool), xp.empty_like(remaining)   # gy's layout
         all_taps = self._taps()
         for k, (index, first) in enumerate(all_taps):
-            xp.equal(self.x[index], self.y, out=hit)
+            xp.equal(self.padded[index], self.y, out=hit)
             xp.multiply(remaining, hit, out=share)
             if first:
                 gx[index] = share
@@ -96,17 +97,17 @@ class AvgPooling(_Pooling):
     never the extra pixels a ``ceil_mode`` window hangs over the edge.
     """
 
-    def __init__(self, kernel, stride, padding, out_size, count_include_pad):
-        super().__init__(kernel, stride, padding, (1, 1), out_size)
+    def __init__(self, window, out_size, count_include_pad):
+        super().__init__(window, out_size)
         self.count_include_pad = count_include_pad
 
     def forward(self, x):
         xp = backend.get_array_module(x)
-        self.x = self._padded(x, 0.0)
+        padded = self._padded(x, 0.0)
         (first, _), *others = self._taps()
-        y = xp.copy(self.x[first], order="K")
+        y = xp.copy(padded[first], order="K")
         for index, _ in others:
-            y += self.x[index]
+            y += padded[index]
         self.divisor = self._divisor(xp, x.shape[2:], x.dtype)
         y /= self.divisor
         return y
@@ -175,9 +176,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     adds -inf around x; ``ceil_mode`` keeps a last, partial window.
     OH = (H + 2P - D(KH - 1) - 1) / SH + 1, rounded down (up with ceil_mode).
     """
-    kernel, stride, padding, dilation, out = _pool_geometry("max_pool2d", x, kernel_size, stride, padding,
-                                                            dilation, ceil_mode)
-    return MaxPooling(kernel, stride, padding, dilation, out)(x)
+    _check_rank("max_pool2d", x)
+    window = pool_window("max_pool2d", kernel_size, stride, padding, dilation, ceil_mode)
+    return MaxPooling(window, window.output_size(x.shape[2:]))(x)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -186,9 +187,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     As :func:`max_pool2d`, with zero padding; ``count_include_pad`` counts
     the padding zeros in each window's divisor (PyTorch's default).
     """
-    kernel, stride, padding, _, out = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1,
-                                                     ceil_mode)
-    return AvgPooling(kernel, stride, padding, out, count_include_pad)(x)
+    _check_rank("avg_pool2d", x)
+    window = pool_window("avg_pool2d", kernel_size, stride, padding, 1, ceil_mode)
+    return AvgPooling(window, window.output_size(x.shape[2:]), count_include_pad)(x)
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
@@ -198,14 +199,11 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """
     if len(x.shape) != 3:
         raise OpError(f"max_pool1d: expected a 3-D input (N, C, L), got shape {tuple(x.shape)}")
-    if not all(isinstance(v, int) for v in (kernel_size, padding, 1 if stride is None else stride)):
-        raise OpError(f"max_pool1d: kernel_size, stride and padding must be ints, got "
-                      f"{kernel_size!r}, {stride!r}, {padding!r}")
+    pairs = one_dimensional("max_pool1d", kernel_size=kernel_size, stride=stride, padding=padding)
+    window = pool_window("max_pool1d", **pairs, ceil_mode=ceil_mode)
     N, C, L = x.shape
-    kernel, stride, padding, dilation, out = _window_geometry(
-        "max_pool1d", (1, L), (1, kernel_size), (1, kernel_size if stride is None else stride),
-        (0, padding), 1, ceil_mode)
-    return MaxPooling(kernel, stride, padding, dilation, out)(x.reshape(N, C, 1, L)).reshape(N, C, out[1])
+    out = window.output_size((1, L))
+    return MaxPooling(window, out)(x.reshape(N, C, 1, L)).reshape(N, C, out[1])
 
 
 def adaptive_avg_pool2d(x, output_size):
@@ -234,28 +232,3 @@ def global_avg_pool2d(x):
 def _check_rank(op, x):
     if len(x.shape) != 4:
         raise OpError(f"{op}: expected a 4-D input (N, C, H, W), got shape {tuple(x.shape)}")
-
-
-def _pool_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode):
-    _check_rank(op, x)
-    return _window_geometry(op, x.shape[2:], kernel_size, stride, padding, dilation, ceil_mode)
-
-
-def _window_geometry(op, size, kernel_size, stride, padding, dilation, ceil_mode):
-    kernel = pair(kernel_size, "kernel_size", op, 1)
-    stride = kernel if stride is None else pair(stride, "stride", op, 1)
-    padding = pair(padding, "padding", op, 0)
-    dilation = pair(dilation, "dilation", op, 1)
-    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    if any(2 * p > s for p, s in zip(padding, span)):
-        raise OpError(f"{op}: padding {padding} must be at most half the kernel "
-                      f"{span[0]}x{span[1]} (kernel_size {kernel}, dilation {dilation})")
-    padding = tuple((p, p) for p in padding)
-    out = tuple(output_size(n, k, s, p, d, ceil_mode)
-                for n, k, s, p, d in zip(size, kernel, stride, padding, dilation))
-    if min(out) < 1:
-        padded = tuple(n + sum(p) for n, p in zip(size, padding))
-        raise OpError(f"{op}: kernel {span[0]}x{span[1]} is larger than the padded input "
-                      f"{padded[0]}x{padded[1]} (input {size[0]}x{size[1]}, padding {padding[0][0]}, "
-                      f"{padding[1][0]})")
-    return kernel, stride, padding, dilation, out

@@ -4,5 +4,5 @@
 """
 from .registry import get, input_size, list_models, register
 from .torch_weights import from_torch
-from . import cifar_resnet, densenet, preact_resnet, resnet
+from . import cifar_convnet, cifar_resnet, densenet, preact_resnet, resnet
 from . import alexnet, googlenet, inception, lenet, nin, textcnn, vgg, xception

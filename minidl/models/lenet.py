@@ -6,10 +6,11 @@
   output layer (60,000 trainable parameters, plus 840 fixed RBF centres).
 * ``lenet5``: the modern reading used in courses and benchmarks: dense C3,
   plain pooling, ReLU (or tanh), a Linear(84, 10) output (61,706 parameters).
-* ``mnist_convnet``, ``vgg_cifar``: the CS5242 labs 03 and 04 (the MNIST
-  ConvNet, 536,710 parameters; the VGG-style CIFAR-10 ConvNet, 29,900,362).
-* ``cifar_convnet``: the tflearn CIFAR-10 example network
-  (examples/images/convnet_cifar10.py), 2,159,114 parameters.
+* ``mnist_convnet``: the CS5242 lab 03 MNIST ConvNet, 536,710 parameters.
+
+The lab 04 CIFAR-10 ConvNet is VGG-style and lives with VGG
+(``minidl.models.vgg.VGGCifar``), the tflearn CIFAR-10 example in
+:mod:`minidl.models.cifar_convnet`.
 
 Each is an ``nn.Sequential`` with named stages, so ``model.c1`` or
 ``model.features.pool2`` is the layer the lecture talks about.
@@ -20,9 +21,8 @@ from .. import backend, nn
 from ..autograd import concat, empty, tensor
 from .registry import register
 
-__all__ = ["LeNet5", "LeNet5Original", "Subsampling", "SparseConv2d", "RBFOutput",
-           "MNISTConvNet", "VGGCifar", "CifarConvNet",
-           "lenet5", "lenet5_original", "mnist_convnet", "vgg_cifar", "cifar_convnet"]
+__all__ = ["LeNet5", "LeNet5Original", "Subsampling", "SparseConv2d", "RBFOutput", "MNISTConvNet",
+           "lenet5", "lenet5_original", "mnist_convnet"]
 
 # LeCun 1998, Table I: the S2 maps each C3 map reads.  The first six see 3 neighbouring
 # maps, the next six 4 neighbouring, three see 4 non-neighbouring, the last all 6.
@@ -178,61 +178,6 @@ class MNISTConvNet(nn.Sequential):
         ]))
 
 
-def _vgg_block(index, in_channels, out_channels):
-    """conv 3x3 pad 1 + ReLU, twice, then a 2x2 max-pool, named as the lab's slide numbers them."""
-    return [(f"conv{index}_1", nn.Conv2d(in_channels, out_channels, 3, padding=1)),
-            (f"relu{index}_1", nn.ReLU()),
-            (f"conv{index}_2", nn.Conv2d(out_channels, out_channels, 3, padding=1)),
-            (f"relu{index}_2", nn.ReLU()),
-            (f"pool{index}", nn.MaxPool2d(2))]
-
-
-class VGGCifar(nn.Module):
-    """The CS5242 lab 04 VGG-style ConvNet for CIFAR-10 (29,900,362 parameters).
-
-    Four blocks of two 3x3 convolutions (3->64->64, 64->128->128,
-    128->256->256, 256->512->512), each followed by a 2x2 max-pool, which takes
-    32x32 to 2x2; then linear 2,048->4,096->4,096->10 with ReLUs.
-    x (N, 3, 32, 32) -> logits (N, num_classes).
-    """
-
-    def __init__(self, num_classes=10):
-        super().__init__()
-        widths = [3, 64, 128, 256, 512]
-        layers = []
-        for i in range(1, 5):
-            layers += _vgg_block(i, widths[i - 1], widths[i])
-        self.features = nn.Sequential(OrderedDict(layers))
-        self.classifier = nn.Sequential(
-            nn.Linear(512 * 2 * 2, 4096), nn.ReLU(),
-            nn.Linear(4096, 4096), nn.ReLU(),
-            nn.Linear(4096, num_classes))
-
-    def forward(self, x):
-        return self.classifier(self.features(x).flatten(1))
-
-
-class CifarConvNet(nn.Sequential):
-    """The tflearn CIFAR-10 example network (2,159,114 parameters).
-
-    conv 32 3x3 'same', ReLU, max-pool 2, conv 64 3x3, ReLU, conv 64 3x3, ReLU,
-    max-pool 2, fully connected 4,096->512, ReLU, dropout 0.5, fully connected
-    512->10.  tflearn flattens NHWC; here the flatten is PyTorch's (C, H, W)
-    order, which permutes fc1's inputs but changes nothing else.
-    x (N, 3, 32, 32) -> logits (N, num_classes).
-    """
-
-    def __init__(self, num_classes=10):
-        super().__init__(OrderedDict([
-            ("conv1", nn.Conv2d(3, 32, 3, padding=1)), ("relu1", nn.ReLU()), ("pool1", nn.MaxPool2d(2)),
-            ("conv2", nn.Conv2d(32, 64, 3, padding=1)), ("relu2", nn.ReLU()),
-            ("conv3", nn.Conv2d(64, 64, 3, padding=1)), ("relu3", nn.ReLU()), ("pool2", nn.MaxPool2d(2)),
-            ("flatten", nn.Flatten()),
-            ("fc1", nn.Linear(64 * 8 * 8, 512)), ("relu4", nn.ReLU()), ("dropout", nn.Dropout(0.5)),
-            ("fc2", nn.Linear(512, num_classes)),
-        ]))
-
-
 @register(input_size=(1, 28, 28))
 def lenet5(num_classes=10, activation="relu", pool="max", input_size=28):
     """The modern LeNet-5 (ReLU and max-pool on 28x28 MNIST by default); see :class:`LeNet5`."""
@@ -249,15 +194,3 @@ def lenet5_original(num_classes=10):
 def mnist_convnet(num_classes=10):
     """The CS5242 lab 03 MNIST ConvNet (536,710 parameters)."""
     return MNISTConvNet(num_classes)
-
-
-@register(input_size=(3, 32, 32))
-def vgg_cifar(num_classes=10):
-    """The CS5242 lab 04 VGG-style CIFAR-10 ConvNet (29,900,362 parameters)."""
-    return VGGCifar(num_classes)
-
-
-@register(input_size=(3, 32, 32))
-def cifar_convnet(num_classes=10):
-    """The tflearn CIFAR-10 example network (2,159,114 parameters)."""
-    return CifarConvNet(num_classes)

@@ -13,12 +13,17 @@ Table 2's parameter counts: A 133M (``vgg11``), A-LRN 133M (``vgg11_lrn``:
 LRN after the first convolution), B 133M (``vgg13``), C 134M (``vgg16_c``:
 D with the last convolution of stages 3, 4 and 5 a 1x1), D 138M (``vgg16``),
 E 144M (``vgg19``).  The ``_bn`` models add batch norm after every convolution.
+
+``vgg_cifar`` is the CS5242 lab 04 VGG-style ConvNet for 32x32 CIFAR-10
+images: four blocks of two 3x3 convolutions, named as the lab's slides.
 """
+from collections import OrderedDict
+
 from .. import nn
 from .registry import register
 
 __all__ = ["VGG", "CONFIGS", "make_features", "vgg11", "vgg11_lrn", "vgg13", "vgg16_c", "vgg16",
-           "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn"]
+           "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn", "VGGCifar", "vgg_cifar"]
 
 # Table 1: an int is a 3x3 convolution with that many filters, (filters, 1) a 1x1
 # convolution, "M" a 2x2 max-pool and "LRN" local response normalisation.
@@ -111,3 +116,43 @@ vgg11_bn = _builder("vgg11_bn", "A", True)
 vgg13_bn = _builder("vgg13_bn", "B", True)
 vgg16_bn = _builder("vgg16_bn", "D", True)
 vgg19_bn = _builder("vgg19_bn", "E", True)
+
+
+def _vgg_block(index, in_channels, out_channels):
+    """conv 3x3 pad 1 + ReLU, twice, then a 2x2 max-pool, named as the lab's slide numbers them."""
+    return [(f"conv{index}_1", nn.Conv2d(in_channels, out_channels, 3, padding=1)),
+            (f"relu{index}_1", nn.ReLU()),
+            (f"conv{index}_2", nn.Conv2d(out_channels, out_channels, 3, padding=1)),
+            (f"relu{index}_2", nn.ReLU()),
+            (f"pool{index}", nn.MaxPool2d(2))]
+
+
+class VGGCifar(nn.Module):
+    """The CS5242 lab 04 VGG-style ConvNet for CIFAR-10 (29,900,362 parameters).
+
+    Four blocks of two 3x3 convolutions (3->64->64, 64->128->128,
+    128->256->256, 256->512->512), each followed by a 2x2 max-pool, which takes
+    32x32 to 2x2; then linear 2,048->4,096->4,096->10 with ReLUs.
+    x (N, 3, 32, 32) -> logits (N, num_classes).
+    """
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        widths = [3, 64, 128, 256, 512]
+        layers = []
+        for i in range(1, 5):
+            layers += _vgg_block(i, widths[i - 1], widths[i])
+        self.features = nn.Sequential(OrderedDict(layers))
+        self.classifier = nn.Sequential(
+            nn.Linear(512 * 2 * 2, 4096), nn.ReLU(),
+            nn.Linear(4096, 4096), nn.ReLU(),
+            nn.Linear(4096, num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x).flatten(1))
+
+
+@register(input_size=(3, 32, 32))
+def vgg_cifar(num_classes=10):
+    """The CS5242 lab 04 VGG-style CIFAR-10 ConvNet (29,900,362 parameters)."""
+    return VGGCifar(num_classes)

@@ -141,3 +141,12 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
 def lecun_normal_(tensor):
     """LeCun et al. 1998: N(0, 1 / fan_in), which keeps unit variance through linear layers."""
     return normal_(tensor, 0.0, 1.0 / math.sqrt(_fan(tensor, "fan_in", "lecun_normal_")))
+
+
+def reset_affine_(module, fan_in):
+    """PyTorch's default for Conv and Linear: weight kaiming_uniform_(a=sqrt(5)), which is
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and bias from the same uniform."""
+    kaiming_uniform_(module.weight, a=math.sqrt(5))
+    if module.bias is not None:
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(module.bias, -bound, bound)

@@ -3,8 +3,7 @@
 from .. import functional as F
 from ..autograd import OpError, empty
 from . import init
-from .conv import check_channels, reset_affine_
-from .module import Module, Parameter
+from .module import Module, Parameter, check_channels
 
 __all__ = ["Linear", "Embedding"]
 
@@ -30,7 +29,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        reset_affine_(self, self.in_features)
+        init.reset_affine_(self, self.in_features)
 
     def forward(self, x):
         check_channels(self, x, self.in_features, axis=-1)

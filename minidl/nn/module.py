@@ -13,7 +13,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from .. import backend
-from ..autograd import Tensor, is_grad_enabled
+from ..autograd import OpError, Tensor, is_grad_enabled
 from ..autograd.hooks import RemovableHandle
 from .backward_hooks import BackwardHookCall
 
@@ -327,6 +327,18 @@ class Module:
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
                       | set(self._modules))
+
+
+def check_channels(module, x, channels, ndims=None, axis=1):
+    """Raise an error naming ``module`` unless ``x`` has ``channels`` entries along ``axis`` (and,
+    if given, one of ``ndims`` dims): a layer checks its input once, in its forward."""
+    if (ndims is not None and x.ndim not in ndims) or x.ndim == 0:
+        expected = " or ".join(str(n) for n in ndims) if ndims else "at least 1"
+        raise OpError(f"{module!r}: expected a {expected}-dim input, got shape {x.shape}")
+    if x.shape[axis] != channels:
+        what = "features" if axis == -1 else "channels"
+        raise OpError(f"{module!r}: input has {x.shape[axis]} {what}, expected {channels} "
+                      f"(input shape {x.shape})")
 
 
 def _as_array(value):

@@ -7,8 +7,7 @@ evaluation, then scales by ``weight`` (gamma) and shifts by ``bias`` (beta).
 """
 from .. import functional as F
 from ..autograd import OpError, ones, zeros
-from .conv import check_channels
-from .module import Module, Parameter
+from .module import Module, Parameter, check_channels
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LocalResponseNorm"]
 
@@ -42,15 +41,14 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         check_channels(self, x, self.num_features, ndims=self.ndims)
-        momentum = self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1
-            if momentum is None:    # a cumulative average of all batches so far
-                momentum = 1.0 / int(self.num_batches_tracked.item())
-        # without running statistics there is nothing to use in evaluation: batch statistics
+        # without running statistics there is nothing to update (so no momentum, not even None's
+        # cumulative average), and nothing to use in evaluation: batch statistics
+        momentum = self.momentum if self.track_running_stats else 0.0
         use_batch_stats = self.training or not self.track_running_stats
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch_stats, momentum if momentum is not None else 0.0, self.eps)
+                            use_batch_stats, momentum, self.eps, self.num_batches_tracked)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "

@@ -1,9 +1,11 @@
 """Pooling layers: ``MaxPool1d``, ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d``.
 
-They hold no parameters; each stores its options and calls the op of
+They hold no parameters; each stores its options as given (as PyTorch does),
+checks them when built by the rule its op applies, and calls the op of
 :mod:`minidl.functional.pooling`.  ``stride`` defaults to ``kernel_size``.
 """
 from .. import functional as F
+from ..functional.geometry import one_dimensional, pool_window
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
@@ -17,6 +19,7 @@ class MaxPool2d(Module):
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+        pool_window("MaxPool2d", kernel_size, stride, padding, dilation, ceil_mode)
 
     def forward(self, x):
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
@@ -34,6 +37,8 @@ class MaxPool1d(Module):
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding, self.ceil_mode = padding, ceil_mode
+        pool_window("MaxPool1d", **one_dimensional("MaxPool1d", kernel_size=kernel_size, stride=stride,
+                                                   padding=padding), ceil_mode=ceil_mode)
 
     def forward(self, x):
         return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
@@ -54,6 +59,7 @@ class AvgPool2d(Module):
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
+        pool_window("AvgPool2d", kernel_size, stride, padding, 1, ceil_mode)
 
     def forward(self, x):
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,

@@ -1,7 +1,6 @@
 """Adagrad (Duchi et al. 2011): per-element step sizes that shrink with the sum of squared gradients."""
 from .. import backend
-from .optimizer import Optimizer
-from .sgd import check_nonnegative
+from .optimizer import Optimizer, check_nonnegative
 
 __all__ = ["Adagrad"]
 

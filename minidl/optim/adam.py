@@ -2,8 +2,7 @@
 import math
 
 from .. import backend
-from .optimizer import Optimizer
-from .sgd import check_nonnegative
+from .optimizer import Optimizer, check_nonnegative
 
 __all__ = ["Adam", "AdamW"]
 

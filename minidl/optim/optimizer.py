@@ -112,6 +112,13 @@ class Optimizer:
             self.state[p] = {k: _to_param(v, p) for k, v in saved.items()}
 
 
+def check_nonnegative(name, **values):
+    """Raise a ValueError naming the optimizer ``name`` and the argument if any value is negative."""
+    for arg, value in values.items():
+        if value < 0:
+            raise ValueError(f"{name}: {arg} must be non-negative, got {value}")
+
+
 def _to_param(value, p):
     """A saved state value on ``p``'s device; floating arrays in ``p``'s dtype, numbers as they are."""
     if isinstance(value, Tensor):

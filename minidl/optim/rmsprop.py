@@ -1,7 +1,6 @@
 """RMSprop (Hinton's lecture 6e): divide the gradient by a running root mean square of its history."""
 from .. import backend
-from .optimizer import Optimizer
-from .sgd import check_nonnegative
+from .optimizer import Optimizer, check_nonnegative
 
 __all__ = ["RMSprop"]
 

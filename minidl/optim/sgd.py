@@ -1,13 +1,7 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay."""
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_nonnegative
 
 __all__ = ["SGD"]
-
-
-def check_nonnegative(name, **values):
-    for arg, value in values.items():
-        if value < 0:
-            raise ValueError(f"{name}: {arg} must be non-negative, got {value}")
 
 
 class SGD(Optimizer):

@@ -178,6 +178,21 @@ def test_tensor_api(device):
         (x * 2).backward()
 
 
+@pytest.mark.parametrize("in_graph", [False, True], ids=["leaf", "inside a graph"])
+def test_to_copies_once(monkeypatch, in_graph):
+    """A move to another device and dtype transfers the data once, and nothing when already there."""
+    from minidl import backend
+    transfers = []
+    to_device = backend.to_device
+    monkeypatch.setattr(backend, "to_device",
+                        lambda array, dev: transfers.append(dev) or to_device(array, dev))
+    x = minidl.randn(3, dtype=np.float64, requires_grad=True)
+    x = x * 2 if in_graph else x
+    y = x.to("strict", np.float32)
+    assert transfers == ["strict"] and y.device.type == "strict" and y.dtype == np.float32
+    assert x.to("cpu", "float64") is x and transfers == ["strict"]
+
+
 def test_to_device_is_differentiable():
     x = minidl.randn(3, requires_grad=True)
     y = (x * 2).to("strict")

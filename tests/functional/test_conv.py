@@ -7,7 +7,7 @@ import pytest
 import minidl
 import minidl.functional as F
 from minidl.autograd import OpError
-from minidl.functional import conv
+from minidl.functional import conv_tuned
 from tests.conftest import make
 from tests.functional.torch_ref import assert_close, check_against_torch
 
@@ -51,8 +51,8 @@ def _inputs(case, dtype=np.float64):
 def _force_layout(monkeypatch, layout):
     """Run in one memory layout, forced, with a column buffer of a few hundred bytes,
     so that the batch is split into chunks."""
-    monkeypatch.setattr(conv, "_channels_last", lambda channels, width: layout == "channels_last")
-    monkeypatch.setattr(conv, "COLUMN_BUFFER_BYTES", 256)
+    monkeypatch.setattr(conv_tuned, "_channels_last", lambda channels, width: layout == "channels_last")
+    monkeypatch.setattr(conv_tuned, "COLUMN_BUFFER_BYTES", 256)
 
 
 @pytest.fixture(params=LAYOUTS)
@@ -127,6 +127,47 @@ def test_output_keeps_float32():
     y = F.conv2d(x, w, b, padding=1)
     y.sum().backward()
     assert y.dtype == x.grad.dtype == w.grad.dtype == b.grad.dtype == np.float32
+
+
+# --------------------------------------------------------------------------- #
+# The reference and the tuned engine
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("case", GRID, ids=_case_id)
+def test_tuned_engine_equals_the_reference(layout, case):
+    """Same outputs and gradients, on every geometry, in both layouts, chunked."""
+    N, C, H, W, F_, K, S, P, D, G = case
+    arrays, results = _inputs(case), {}
+    for impl in ("reference", "tuned"):
+        x, w, b = (minidl.tensor(a, requires_grad=True) for a in arrays)
+        y = F.conv2d(x, w, b, S, P, D, G, impl=impl)
+        y.backward(np.cos(np.arange(y.numel(), dtype=np.float64)).reshape(y.shape))
+        results[impl] = [t.numpy() for t in (y, x.grad, w.grad, b.grad)]
+    for ref, tuned in zip(results["reference"], results["tuned"]):
+        np.testing.assert_allclose(tuned, ref, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("case", GRID[::3], ids=_case_id)
+def test_reference_gradcheck(device, case):
+    N, C, H, W, F_, K, S, P, D, G = case
+    x, w, b = (make(a, device, requires_grad=True) for a in _inputs(case))
+    assert minidl.gradcheck(lambda x, w, b: F.conv2d(x, w, b, S, P, D, G, impl="reference"), [x, w, b])
+
+
+def _engine_of_last_call(x, w):
+    return type(F.conv2d(x, w).creator).__module__
+
+
+def test_conv_impl_chooses_the_engine_for_a_block_and_restores_it():
+    x, w = minidl.rand(1, 2, 5, 5, requires_grad=True), minidl.rand(3, 2, 3, 3)
+    assert _engine_of_last_call(x, w) == "minidl.functional.conv_tuned"
+    with F.conv_impl("reference"):
+        assert _engine_of_last_call(x, w) == "minidl.functional.conv"
+        assert type(F.conv2d(x, w, impl="tuned").creator).__module__ == "minidl.functional.conv_tuned"
+        y = minidl.nn.Conv1d(2, 3, 3)(minidl.rand(1, 2, 7, requires_grad=True))
+        assert "functional.conv" in type(y.creator.inputs[0].creator).__module__
+    assert _engine_of_last_call(x, w) == "minidl.functional.conv_tuned"
+    with pytest.raises(OpError, match=r"conv2d: impl must be one of \['reference', 'tuned'\]"):
+        F.conv2d(x, w, impl="fast")
 
 
 # --------------------------------------------------------------------------- #
@@ -266,6 +307,10 @@ def test_channel_mismatch_names_both_counts():
     ((1, 3, 8, 8), (2, 3, 3, 3), {"padding": "full"}, "padding must be 'same', 'valid'"),
     ((1, 3, 8, 8), (2, 3, 3, 3), {"padding": "same", "stride": 2}, "padding='same' needs stride 1"),
     ((1, 3, 8, 8), (2, 3, 3, 3), {"groups": 0}, "groups must be a positive int"),
+    ((1, 3, 8, 8), (2, 3, 3, 3), {"stride": 1.5}, "conv2d: stride must be an int or a tuple of 2 ints"),
+    ((1, 3, 8, 8), (2, 3, 3, 3), {"dilation": (1, 0)}, r"conv2d: dilation must be at least 1, got \(1, 0\)"),
+    ((1, 3, 8, 8), (2, 3, 3, 3), {"padding": ((1, 1), (0, -2))}, "conv2d: padding must be at least 0"),
+    ((1, 3, 8, 8), (2, 3, 3, 3), {"padding": 1.0}, "conv2d: padding must be an int or a tuple of 2 ints"),
 ])
 def test_conv2d_errors(x_shape, w_shape, kwargs, message):
     with pytest.raises(OpError, match=message):

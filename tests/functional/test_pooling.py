@@ -227,7 +227,7 @@ def test_pooling_keeps_layout_and_dtype_of_channels_last_input():
     (lambda x: F.max_pool2d(x, 5), (1, 1, 4, 4), "max_pool2d: kernel 5x5 is larger than the padded"),
     (lambda x: F.max_pool2d(x, 2, padding=-1), (1, 1, 4, 4), "max_pool2d: padding must be at least 0"),
     (lambda x: F.max_pool2d(x, 2, stride=0), (1, 1, 4, 4), "max_pool2d: stride must be at least 1"),
-    (lambda x: F.max_pool2d(x, (2, 2, 2)), (1, 1, 4, 4), "kernel_size must be an int or a pair"),
+    (lambda x: F.max_pool2d(x, (2, 2, 2)), (1, 1, 4, 4), "kernel_size must be an int or a tuple of 2 ints"),
     (lambda x: F.avg_pool2d(x, 3, padding=2), (1, 1, 8, 8), "avg_pool2d: padding .* at most half"),
     (lambda x: F.avg_pool2d(x, 3), (1, 1, 2, 2), "avg_pool2d: kernel 3x3 is larger"),
     (lambda x: F.max_pool1d(x, 2), (1, 8), r"max_pool1d: expected a 3-D input \(N, C, L\)"),

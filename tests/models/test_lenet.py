@@ -1,7 +1,8 @@
-"""LeNet-5 (original and modern) and the course's small ConvNets.
+"""LeNet-5 (original and modern) and the CS5242 MNIST ConvNet.
 
-Parity is against tests/models/torch_classic.py, PyTorch definitions written
-from LeCun et al. 1998, the CS5242 lab slides and the tflearn example.
+Parity is against PyTorch definitions written from LeCun et al. 1998 and the
+CS5242 lab slides: tests/models/torch_classic.py, and for the benchmarked nets
+benchmarks/torch_models.py (one set of twins for both).
 """
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from minidl.models import get
 from minidl.models.lenet import C3_TABLE
 from tests.models.common import assert_parity, count_params, default_dtype, reference
-from tests.models.checks import DEVICES, assert_trains, random_input, recorded_draws
+from tests.models.checks import DEVICES, assert_trains, random_input
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -46,12 +47,12 @@ def test_lenet5_original_matches_torch():
 @pytest.mark.parametrize("activation, pool, input_size", [("relu", "max", 28), ("tanh", "avg", 32)])
 def test_lenet5_matches_torch(activation, pool, input_size):
     torch = pytest.importorskip("torch")
-    from tests.models import torch_classic
+    from benchmarks import torch_models
     with default_dtype(np.float64):
         model = get("lenet5", activation=activation, pool=pool, input_size=input_size)
-    theirs = torch_classic.lenet5_modern(act={"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[activation],
-                                         pool={"max": torch.nn.MaxPool2d, "avg": torch.nn.AvgPool2d}[pool],
-                                         padding=(32 - input_size) // 2)
+    theirs = torch_models.lenet5(act={"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[activation],
+                                 pool={"max": torch.nn.MaxPool2d, "avg": torch.nn.AvgPool2d}[pool],
+                                 padding=(32 - input_size) // 2)
     assert_parity(model, theirs, random_input((2, 1, input_size, input_size)), rtol=1e-10)
 
 
@@ -68,40 +69,15 @@ def test_lenet5_rejects_unknown_options(options, message):
         get("lenet5", **options)
 
 
-@pytest.mark.parametrize("name, shape", [("mnist_convnet", (2, 1, 28, 28)),
-                                         ("cifar_convnet", (2, 3, 32, 32))])
 @pytest.mark.parametrize("device", DEVICES)
-def test_course_convnets_train(device, name, shape):
-    assert assert_trains(get(name), random_input(shape), device).shape == (2, 10)
+def test_mnist_convnet_trains(device):
+    assert assert_trains(get("mnist_convnet"), random_input((2, 1, 28, 28)), device).shape == (2, 10)
 
 
 @pytest.mark.torch
 def test_mnist_convnet_matches_torch():
     pytest.importorskip("torch")
-    from tests.models import torch_classic
+    from benchmarks import torch_models
     with default_dtype(np.float64):
         model = get("mnist_convnet")
-    assert_parity(model, torch_classic.mnist_convnet(), random_input((2, 1, 28, 28)), rtol=1e-10)
-
-
-@pytest.mark.torch
-def test_cifar_convnet_matches_torch():
-    pytest.importorskip("torch")
-    from tests.models import torch_classic
-    with default_dtype(np.float64):
-        model = get("cifar_convnet")
-    assert_parity(model, torch_classic.cifar_convnet(), random_input((2, 3, 32, 32)), rtol=1e-10)
-
-
-@pytest.mark.torch
-@pytest.mark.slow
-def test_vgg_cifar_matches_torch_in_float32():
-    pytest.importorskip("torch")
-    from tests.models import torch_classic
-    with recorded_draws():
-        model = get("vgg_cifar")
-    assert_parity(model, torch_classic.VGGCifar(), random_input((2, 3, 32, 32), np.float32), rtol=1e-4)
-
-
-def test_vgg_cifar_trains():
-    assert assert_trains(get("vgg_cifar"), random_input((1, 3, 32, 32)), "cpu").shape == (1, 10)
+    assert_parity(model, torch_models.mnist_convnet(), random_input((2, 1, 28, 28)), rtol=1e-10)

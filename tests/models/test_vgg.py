@@ -1,8 +1,10 @@
-"""VGG configurations A, A-LRN, B, C, D, E, with and without batch norm.
+"""VGG configurations A, A-LRN, B, C, D, E, with and without batch norm, and the lab's VGG-style
+CIFAR-10 ConvNet.
 
 Parity is against tests/models/torch_classic.py: torchvision's ``vgg.py``
 rewritten in PyTorch, with Table 1's A-LRN (the LRN formula spelled out) and
-C (1x1 convolutions) added.
+C (1x1 convolutions) added; ``vgg_cifar`` against the benchmarks' twin in
+benchmarks/torch_models.py.
 """
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from minidl import nn
 from minidl.models import get
 from minidl.models.vgg import CONFIGS, make_features
 from tests.models.common import assert_parity, default_dtype
-from tests.models.checks import random_input, recorded_draws
+from tests.models.checks import assert_trains, random_input, recorded_draws
 
 
 def test_vgg_initialisation_is_the_lectures():
@@ -65,3 +67,16 @@ def test_full_vgg_matches_torch(name, config, batch_norm, dtype, rtol):
     with recorded_draws(), default_dtype(dtype):
         model = get(name, num_classes=10)
     assert_parity(model, theirs, random_input((2, 3, 32, 32), dtype), rtol=rtol)
+
+
+@pytest.mark.slow
+def test_vgg_cifar_matches_torch_in_float32():
+    pytest.importorskip("torch")
+    from benchmarks import torch_models
+    with recorded_draws():
+        model = get("vgg_cifar")
+    assert_parity(model, torch_models.VGGCifar(), random_input((2, 3, 32, 32), np.float32), rtol=1e-4)
+
+
+def test_vgg_cifar_trains():
+    assert assert_trains(get("vgg_cifar"), random_input((1, 3, 32, 32)), "cpu").shape == (1, 10)

@@ -5,8 +5,9 @@ torchvision layouts, with their module names; torchvision is not installed):
 
 - ``LeNet5Original``: LeCun et al. 1998 Sec. II-B, with the subsampling
   written as a depthwise convolution of ones and the RBF layer with ``torch.cdist``;
-- ``lenet5_modern``, ``mnist_convnet``, ``vgg_cifar``, ``cifar_convnet``: the
-  course nets as ``nn.Sequential`` of named layers;
+- ``cifar_convnet``: the tflearn course net as an ``nn.Sequential`` of named
+  layers (the other course nets, ``lenet5``, ``mnist_convnet`` and
+  ``VGGCifar``, are the benchmarks' twins in ``benchmarks/torch_models.py``);
 - ``AlexNet`` (torchvision), ``alexnet_original`` (Krizhevsky 2012, 2 groups,
   LRN), ``zfnet`` (Zeiler & Fergus 2014 Fig. 3);
 - ``nin`` (Lin et al. 2013, the authors' Caffe configurations);
@@ -70,42 +71,6 @@ def LeNet5Original(num_classes=10):
         ("c5", nn.Conv2d(16, 120, 5)), ("a5", ScaledTanh()), ("flat", nn.Flatten()),
         ("f6", nn.Linear(120, 84)), ("a6", ScaledTanh()), ("rbf", RBF(84, num_classes)),
     ]))
-
-
-def lenet5_modern(act=nn.ReLU, pool=nn.MaxPool2d, padding=2, num_classes=10):
-    return nn.Sequential(OrderedDict([
-        ("c1", nn.Conv2d(1, 6, 5, padding=padding)), ("a1", act()), ("s2", pool(2, 2)),
-        ("c3", nn.Conv2d(6, 16, 5)), ("a3", act()), ("s4", pool(2, 2)),
-        ("c5", nn.Conv2d(16, 120, 5)), ("a5", act()), ("flat", nn.Flatten()),
-        ("f6", nn.Linear(120, 84)), ("a6", act()),
-        ("out", nn.Linear(84, num_classes)),
-    ]))
-
-
-def mnist_convnet():
-    return nn.Sequential(OrderedDict([
-        ("conv1", nn.Conv2d(1, 50, 3, padding=1)), ("r1", nn.ReLU()), ("p1", nn.MaxPool2d(2, 2)),
-        ("conv2", nn.Conv2d(50, 100, 3, padding=1)), ("r2", nn.ReLU()), ("p2", nn.MaxPool2d(2, 2)),
-        ("flat", nn.Flatten()), ("fc1", nn.Linear(4900, 100)), ("r3", nn.ReLU()), ("fc2", nn.Linear(100, 10)),
-    ]))
-
-
-class VGGCifar(nn.Module):
-    def __init__(self, num_classes=10):
-        super().__init__()
-        layers, c = OrderedDict(), 3
-        for block, width in enumerate([64, 128, 256, 512], start=1):
-            for i in (1, 2):
-                layers[f"conv{block}_{i}"] = nn.Conv2d(c, width, 3, padding=1)
-                layers[f"relu{block}_{i}"] = nn.ReLU()
-                c = width
-            layers[f"pool{block}"] = nn.MaxPool2d(2, 2)
-        self.features = nn.Sequential(layers)
-        self.classifier = nn.Sequential(nn.Linear(2048, 4096), nn.ReLU(), nn.Linear(4096, 4096), nn.ReLU(),
-                                        nn.Linear(4096, num_classes))
-
-    def forward(self, x):
-        return self.classifier(torch.flatten(self.features(x), 1))
 
 
 def cifar_convnet():

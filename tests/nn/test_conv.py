@@ -58,7 +58,43 @@ def test_constructor_errors():
         nn.Conv2d(0, 4, 3)
     with pytest.raises(OpError, match=r"Conv2d: kernel_size must be an int or a tuple of 2 ints"):
         nn.Conv2d(1, 4, (3, 3, 3))
-    with pytest.raises(OpError, match="Conv2d: kernel_size, stride and dilation must be positive"):
+    with pytest.raises(OpError, match="Conv2d: stride must be at least 1, got 0"):
         nn.Conv2d(1, 4, 3, stride=0)
-    with pytest.raises(OpError, match="Conv2d: padding='same' needs stride 1 and an odd kernel span"):
-        nn.Conv2d(1, 4, 4, padding="same")
+    with pytest.raises(OpError, match="Conv2d: stride must be an int or a tuple of 2 ints, got 1.5"):
+        nn.Conv2d(1, 4, 3, stride=1.5)
+    with pytest.raises(OpError, match=r"Conv2d: padding must be at least 0, got \(1, -1\)"):
+        nn.Conv2d(1, 4, 3, padding=(1, -1))
+    with pytest.raises(OpError, match=r"Conv2d: padding='same' needs stride 1, got stride \(2, 2\)"):
+        nn.Conv2d(1, 4, 3, padding="same", stride=2)
+    with pytest.raises(OpError, match="Conv1d: dilation must be an int or a tuple of 1 ints, got True"):
+        nn.Conv1d(1, 4, 3, dilation=True)
+
+
+def test_arguments_are_stored_as_pytorch_stores_them():
+    conv = nn.Conv2d(2, 3, 3, stride=2, padding=1)
+    assert (conv.kernel_size, conv.stride, conv.padding, conv.dilation) == ((3, 3), (2, 2), (1, 1), (1, 1))
+    assert nn.Conv2d(2, 3, 4, padding="same").padding == "same"
+    conv1 = nn.Conv1d(2, 3, 5, padding=2)
+    assert (conv1.kernel_size, conv1.stride, conv1.padding, conv1.dilation) == ((5,), (1,), (2,), (1,))
+
+
+@pytest.mark.parametrize("dilation", [1, 2])
+@pytest.mark.parametrize("kernel_size", [1, 2, 3, 4, 5, 6, (2, 3), (4, 1)])
+def test_same_padding_agrees_with_the_op_for_every_kernel_size(kernel_size, dilation):
+    """Even kernels pad one pixel more on the bottom/right, in the layer as in F.conv2d."""
+    import minidl.functional as F
+    conv = nn.Conv2d(2, 3, kernel_size, padding="same", dilation=dilation)
+    x = make(rng.standard_normal((2, 2, 7, 6)), dtype=np.float32)
+    y = conv(x)
+    assert y.shape == (2, 3, 7, 6)
+    expected = F.conv2d(x, conv.weight, conv.bias, padding="same", dilation=dilation)
+    np.testing.assert_array_equal(y.numpy(), expected.numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("kernel_size", [2, 3, 4, (2, 3)])
+def test_same_padding_matches_torch_for_even_kernels(kernel_size, device):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 2, 7, 6))
+    assert_matches_torch(nn.Conv2d(2, 3, kernel_size, padding="same"),
+                         torch.nn.Conv2d(2, 3, kernel_size, padding="same"), x, device=device)
