@@ -12,6 +12,7 @@ def test_cifar_convnet_trains(device):
     assert assert_trains(get("cifar_convnet"), random_input((2, 3, 32, 32)), device).shape == (2, 10)
 
 
+@pytest.mark.torch
 def test_cifar_convnet_matches_torch():
     pytest.importorskip("torch")
     from tests.models import torch_classic

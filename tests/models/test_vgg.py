@@ -69,6 +69,7 @@ def test_full_vgg_matches_torch(name, config, batch_norm, dtype, rtol):
     assert_parity(model, theirs, random_input((2, 3, 32, 32), dtype), rtol=rtol)
 
 
+@pytest.mark.torch
 @pytest.mark.slow
 def test_vgg_cifar_matches_torch_in_float32():
     pytest.importorskip("torch")
