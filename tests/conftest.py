@@ -60,8 +60,11 @@ def device(request):
 
 @pytest.fixture(autouse=True)
 def _seed():
+    """Every test starts from seed 0 and leaves the default dtype as it found it."""
     minidl.manual_seed(0)
+    dtype = minidl.get_default_dtype()
     yield
+    minidl.set_default_dtype(dtype)
 
 
 def make(array, device="cpu", requires_grad=False, dtype=np.float64):
