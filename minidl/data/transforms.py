@@ -23,7 +23,8 @@ from minidl import backend
 from . import seeding
 
 __all__ = ["Transform", "Compose", "ToFloat", "Normalize", "CenterCrop", "RandomCrop", "RandomShift",
-           "RandomHorizontalFlip", "Resize", "RandomResizedCrop", "RandomRotation", "apply_to_batch"]
+           "RandomHorizontalFlip", "RandomVerticalFlip", "Resize", "RandomResizedCrop", "RandomRotation",
+           "apply_to_batch"]
 
 
 def _size_pair(size, name):
@@ -187,14 +188,22 @@ class RandomShift(RandomCrop):
 class RandomHorizontalFlip(Transform):
     """Mirror each image left-right with probability ``p``."""
 
+    axis = 3
+
     def __init__(self, p=0.5):
         self.p = float(p)
 
     def apply(self, x):
         flip = seeding.current().uniform(0.0, 1.0, size=len(x), dtype=np.float64) < self.p
         out = x.copy()
-        out[flip] = x[flip, :, :, ::-1]
+        out[flip] = np.flip(x[flip], axis=self.axis)
         return out
+
+
+class RandomVerticalFlip(RandomHorizontalFlip):
+    """Turn each image upside down with probability ``p``."""
+
+    axis = 2
 
 
 def _positions(start, length, out_size):

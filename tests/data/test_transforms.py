@@ -206,19 +206,20 @@ def test_random_shift_moves_within_range_and_keeps_shape():
         T.RandomShift(-1)
 
 
-def test_random_horizontal_flip():
+@pytest.mark.parametrize("flip, axis", [(T.RandomHorizontalFlip, 3), (T.RandomVerticalFlip, 2)])
+def test_random_flips(flip, axis):
     x = images((1000, 2, 3, 4))
-    out = T.RandomHorizontalFlip()(x)
-    flipped = np.all(out == x[..., ::-1], axis=(1, 2, 3))
+    out = flip()(x)
+    flipped = np.all(out == np.flip(x, axis), axis=(1, 2, 3))
     kept = np.all(out == x, axis=(1, 2, 3))
     assert np.all(flipped ^ kept)
     assert 400 < flipped.sum() < 600
-    np.testing.assert_array_equal(T.RandomHorizontalFlip(p=1.0)(x), x[..., ::-1])
-    np.testing.assert_array_equal(T.RandomHorizontalFlip(p=0.0)(x), x)
+    np.testing.assert_array_equal(flip(p=1.0)(x), np.flip(x, axis))
+    np.testing.assert_array_equal(flip(p=0.0)(x), x)
 
 
 @pytest.mark.parametrize("transform", [T.RandomCrop(6, padding=2), T.RandomShift(3), T.RandomHorizontalFlip(),
-                                       T.RandomResizedCrop(5), T.RandomRotation(30)])
+                                       T.RandomVerticalFlip(), T.RandomResizedCrop(5), T.RandomRotation(30)])
 def test_random_transforms_follow_the_seed(transform):
     x = images((16, 3, 8, 8))
     minidl.manual_seed(11)
