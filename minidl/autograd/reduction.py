@@ -4,7 +4,7 @@ import builtins
 from .. import backend
 from .core import Function, OpError
 
-__all__ = ["sum", "mean", "max", "min"]
+__all__ = ["sum", "mean", "max", "min", "amax", "amin"]
 
 
 def _normalize_axis(name, axis, ndim):
@@ -101,3 +101,13 @@ def min(x, axis=None, keepdims=False):
     axes = _normalize_axis("min", axis, x.ndim)
     _check_nonempty("min", x, axes)
     return Max(axes, keepdims, sign=-1)(x)
+
+
+def amax(x, dim=None, keepdim=False):
+    """:func:`max` under PyTorch's name and argument names (``torch.amax(x, dim, keepdim)``)."""
+    return max(x, dim, keepdim)
+
+
+def amin(x, dim=None, keepdim=False):
+    """:func:`min` under PyTorch's name and argument names (``torch.amin(x, dim, keepdim)``)."""
+    return min(x, dim, keepdim)
