@@ -24,7 +24,7 @@ CALLS = [
     ("flatten", lambda t, x: t.flatten(x, 1)),
     ("view", lambda t, x: x.view(2, -1)),
     ("view-1", lambda t, x: x.view(-1)),
-    ("relu", lambda t, x: t.relu(x - 1.05))      # no input at the kink,
+    ("relu", lambda t, x: t.relu(x - 1.05)),      # no input at the kink
     ("sigmoid", lambda t, x: t.sigmoid(x)),
     ("tanh", lambda t, x: t.tanh(x)),
 ]
