@@ -88,16 +88,33 @@ def test_apply_to_batch_runs_plain_functions_image_by_image():
 # --------------------------------------------------------------------------- #
 # bilinear resampling against PyTorch
 # --------------------------------------------------------------------------- #
-def torch_resize(x, size):
+def torch_resize(x, size, antialias=True):
     torch = pytest.importorskip("torch")
     return torch.nn.functional.interpolate(torch.from_numpy(x), size=size, mode="bilinear",
-                                           align_corners=False, antialias=False).numpy()
+                                           align_corners=False, antialias=antialias).numpy()
 
 
-@pytest.mark.parametrize("size", [(5, 4), (14, 18), (7, 9), (1, 1)])
-def test_resize_matches_torch(size):
+@pytest.mark.torch
+@pytest.mark.parametrize("antialias", [True, False])
+@pytest.mark.parametrize("size", [(5, 4), (14, 18), (7, 9), (1, 1), (3, 20), (2, 3)])
+def test_resize_matches_torch(size, antialias):
+    """Shrinking, enlarging, both at once; antialiased (Pillow's filter) and not."""
     x = images((2, 3, 7, 9))
-    np.testing.assert_allclose(T.Resize(size)(x), torch_resize(x, size), atol=1e-12)
+    np.testing.assert_allclose(T.Resize(size, antialias=antialias)(x), torch_resize(x, size, antialias),
+                               atol=1e-12)
+
+
+def test_antialiased_halving_is_pillows_triangle_filter():
+    """4 -> 2 pixels: each output pixel weighs the source pixels within 2 of its centre by 1 - d / 2
+    (0.25, 0.75, 0.75, 0.25; the one outside the image dropped and the rest renormalized).
+    Without antialias a 3x shrink samples the centre pixel of each block of 3."""
+    row = np.array([[[[1.0, 2.0, 4.0, 8.0]]]])
+    expected = [(0.75 * 1 + 0.75 * 2 + 0.25 * 4) / 1.75, (0.25 * 2 + 0.75 * 4 + 0.75 * 8) / 1.75]
+    np.testing.assert_allclose(T.Resize((1, 2))(row)[0, 0, 0], expected, rtol=1e-12)
+    x = images((1, 1, 6, 6))
+    np.testing.assert_array_equal(T.Resize((2, 2), antialias=False)(x), x[:, :, 1::3, 1::3])
+    flat = np.full((1, 3, 17, 11), 0.3)
+    np.testing.assert_allclose(T.Resize((5, 4))(flat), 0.3, rtol=1e-12)
 
 
 def test_resize_int_sets_the_shorter_side():
@@ -106,7 +123,7 @@ def test_resize_int_sets_the_shorter_side():
     x = images((1, 1, 9, 9), np.uint8)
     out = T.Resize((4, 6))(x)
     assert out.dtype == np.uint8
-    np.testing.assert_allclose(out, torch_resize(x.astype(np.float64), (4, 6)), atol=0.5 + 1e-9)
+    np.testing.assert_allclose(out, torch_resize(x.astype(np.float64), (4, 6)), atol=0.5 + 1e-5)
 
 
 def test_random_resized_crop_params_respect_scale_and_ratio():
@@ -127,6 +144,7 @@ def test_random_resized_crop_falls_back_to_a_central_crop():
     assert left.tolist() == [48] * 3
 
 
+@pytest.mark.torch
 def test_random_resized_crop_resizes_the_drawn_crop_like_torch():
     t = T.RandomResizedCrop((6, 5))
     x = images((4, 2, 12, 10))
