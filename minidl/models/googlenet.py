@@ -26,12 +26,11 @@ losses with weight 0.3.  In eval mode, or without aux heads, it returns the logi
 """
 from .. import nn
 from ..autograd import Tensor, concat
+from ..data.presets import IMAGENET_MEAN, IMAGENET_STD
 from .registry import register
 
 __all__ = ["GoogLeNet", "Inception", "InceptionAux", "BasicConv2d", "ConvReLU", "googlenet",
            "imagenet_to_half_range"]
-
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 def imagenet_to_half_range(x):
