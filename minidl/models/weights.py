@@ -93,7 +93,7 @@ def load_weights(model, weights):
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     mismatched = [k for k in own if k in state and tuple(state[k].shape) != own[k].shape]
-    heads = _replaceable_heads(own, state, mismatched)
+    heads = _replaceable_heads(own, state, mismatched) if mismatched else []
 
     problems = []
     bad_shapes = [f"{k} (file {tuple(state[k].shape)}, model {own[k].shape})" for k in mismatched

@@ -84,7 +84,8 @@ def test_transform_input_is_torchvisions_rescaling(name, side):
     x = random_input((2, 3, side, side))
     mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
     half_range = ((x * std[:, None, None] + mean[:, None, None]) - 0.5) / 0.5     # un-normalize, re-normalize
-    np.testing.assert_allclose(imagenet_to_half_range(minidl.tensor(x)).numpy(), half_range, rtol=1e-12)
+    np.testing.assert_allclose(imagenet_to_half_range(minidl.tensor(x)).numpy(), half_range,
+                               rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(_eval_output(model, x), _eval_output(plain, half_range), rtol=1e-10)
 
 
@@ -146,6 +147,24 @@ def test_googlenet_aux_heads_load_or_drop_and_transform_input_is_recorded(tmp_pa
     models.get("googlenet", aux_logits=True, weights=tmp_path / "no_aux.npz")
     assert capsys.readouterr().out == ("googlenet: auxiliary heads aux1, aux2 are not in the file: left at "
                                        "their initialization\n")
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+def test_inception_v3_aux_head_drops_and_the_rest_gives_the_torch_models_outputs(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    from tests.models import torch_inception
+    theirs = torch_inception.Inception3(aux_logits=True).double()
+    randomize_batch_norm(theirs)
+    theirs.eval()
+    export_torch(theirs, tmp_path / "i3.npz")
+    with default_dtype(np.float64):
+        ours = models.get("inception_v3", aux_logits=False, weights=tmp_path / "i3.npz")
+    assert capsys.readouterr().out == ("inception_v3: dropped the file's auxiliary heads AuxLogits "
+                                       "(the model has none)\n")
+    x = random_input((2, 3, 75, 75))
+    np.testing.assert_allclose(_eval_output(ours, x), theirs(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-10, atol=1e-12)
 
 
 # --------------------------------------------------------------------------- #
