@@ -89,8 +89,16 @@ def test_transform_input_is_torchvisions_rescaling(name, side):
     np.testing.assert_allclose(_eval_output(model, x), _eval_output(plain, half_range), rtol=1e-10)
 
 
+def test_transform_input_runs_on_every_device(device):
+    x = random_input((2, 3, 4, 4))
+    out = imagenet_to_half_range(minidl.tensor(x).to(device))
+    assert out.device == minidl.device(device)
+    np.testing.assert_allclose(out.numpy(), imagenet_to_half_range(minidl.tensor(x)).numpy(), rtol=1e-12)
+
+
 def test_export_torchvision_says_when_torchvision_is_missing(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "torchvision", None)      # import fails as when it is not installed
+    monkeypatch.setitem(sys.modules, "torch", None)            # imports fail as when they are not installed
+    monkeypatch.setitem(sys.modules, "torchvision", None)
     with pytest.raises(WeightsError, match="needs torch and torchvision"):
         export_torchvision("resnet18", tmp_path / "r18.npz")
 
