@@ -99,9 +99,8 @@ class ImageFolder(Dataset):
             class_to_idx = {name: i for i, name in enumerate(sorted(found))}
         self.class_to_idx = dict(class_to_idx)
         self.classes = sorted(self.class_to_idx, key=self.class_to_idx.get)
-        self.samples = sorted((path, self.class_to_idx[name]) for name, paths in found.items()
-                              for path in paths)
-        self.samples.sort(key=lambda sample: sample[1])
+        samples = [(path, self.class_to_idx[name]) for name, paths in found.items() for path in paths]
+        self.samples = sorted(samples, key=lambda sample: (sample[1], sample[0]))
         self.targets = np.array([label for _, label in self.samples], dtype=np.int64)
         self.transform, self.size, self.mode = transform, size, mode
         self._resize = Resize(size) if size is not None else None
@@ -110,6 +109,11 @@ class ImageFolder(Dataset):
         """{class name: [image paths]} of the folder, in ``layout``; raises on empty classes."""
         entries = [p for p in sorted(self.root.iterdir()) if _visible(p)]
         folders = [p for p in entries if p.is_dir()]
+        loose = [p for p in entries if p.is_file() and p.suffix.lower() in self.extensions]
+        if layout == "auto" and folders and loose:
+            raise DatasetError(f"ImageFolder: {self.root} holds both folders ({folders[0].name}, ...) "
+                               f"and images ({loose[0].name}, ...); pass layout='folders' (class folders) "
+                               "or 'flat' (<class>.<n>.jpg files)")
         if layout == "auto":
             layout = "folders" if folders else "flat"
         if layout == "folders":
@@ -120,12 +124,11 @@ class ImageFolder(Dataset):
                                    f"images ({', '.join(self.extensions)}); remove them or add images")
         else:
             found = {}
-            for path in entries:
-                if path.is_file() and path.suffix.lower() in self.extensions:
-                    if "." not in path.stem:
-                        raise DatasetError(f"ImageFolder: cannot tell the class of {path}: the flat layout "
-                                           "names images <class>.<anything>.<ext>, e.g. cat.123.jpg")
-                    found.setdefault(path.stem.split(".")[0], []).append(path)
+            for path in loose:
+                if "." not in path.stem:
+                    raise DatasetError(f"ImageFolder: cannot tell the class of {path}: the flat layout "
+                                       "names images <class>.<anything>.<ext>, e.g. cat.123.jpg")
+                found.setdefault(path.stem.split(".")[0], []).append(path)
         if not found:
             raise DatasetError(f"ImageFolder: no images ({', '.join(self.extensions)}) under {self.root}; "
                                "expected root/<class>/<image> or root/<class>.<n>.<ext>")

@@ -122,6 +122,10 @@ def test_kaggle_flat_layout_labels_by_file_name_prefix(tmp_path):
     assert [(p.name, y) for p, y in ds.samples] == [("cat.0.jpg", 0), ("cat.1.jpg", 0), ("dog.0.jpg", 1),
                                                     ("dog.11.jpeg", 1)]
     assert ds[2][0].shape == (3, 50, 20)
+    write_jpeg(tmp_path / "train" / "extra" / "cat.2.jpg", 8, 8, 0)
+    with pytest.raises(DatasetError, match="both folders .* and images .*pass layout="):
+        ImageFolder(tmp_path / "train")
+    assert len(ImageFolder(tmp_path / "train", layout="flat")) == 4
     write_jpeg(tmp_path / "test1" / "1.jpg", 8, 8, 0)          # Kaggle's unlabelled test folder
     with pytest.raises(DatasetError, match="cannot tell the class of .*1.jpg"):
         ImageFolder(tmp_path / "test1")
