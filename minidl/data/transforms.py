@@ -224,7 +224,9 @@ def _taps(start, length, out_size, antialias):
     scale = length / out_size
     support = np.maximum(scale, 1.0) if antialias else np.ones_like(scale)
     centre = (np.arange(out_size)[None, :, None] + 0.5) * scale
-    j = np.maximum(np.floor(centre - support + 0.5), 0) + np.arange(int(np.ceil(2 * support.max())) + 1)
+    # The source pixels within support of c lie in an open interval of length 2 * support: at most
+    # ceil(2 * support) of them, from the first one past its start.
+    j = np.maximum(np.floor(centre - support + 0.5), 0) + np.arange(int(np.ceil(2 * support.max())))
     weight = np.maximum(0.0, 1 - np.abs(j + 0.5 - centre) / support) * (j < length)
     weight /= weight.sum(axis=2, keepdims=True)
     return start + np.minimum(j, length - 1).astype(np.int64), weight

@@ -104,6 +104,18 @@ def test_resize_matches_torch(size, antialias):
                                atol=1e-12)
 
 
+def test_antialiased_resize_matches_pillow():
+    """Pillow's bilinear filter (torchvision's Resize on PIL images), on random sizes up and down.
+    (torch's antialias=True departs from it when an output side is 1 and the other grows.)"""
+    Image = pytest.importorskip("PIL.Image")
+    sizes = np.random.default_rng(1).integers(1, 30, (40, 4))
+    for H, W, OH, OW in sizes:
+        x = rng.uniform(0, 1, (1, 1, H, W)).astype(np.float32)
+        pil = Image.fromarray(x[0, 0], mode="F").resize((int(OW), int(OH)), Image.Resampling.BILINEAR)
+        np.testing.assert_allclose(T.Resize((int(OH), int(OW)))(x)[0, 0], np.asarray(pil), atol=1e-5,
+                                   err_msg=f"{H}x{W} -> {OH}x{OW}")
+
+
 def test_antialiased_halving_is_pillows_triangle_filter():
     """4 -> 2 pixels: each output pixel weighs the source pixels within 2 of its centre by 1 - d / 2
     (0.25, 0.75, 0.75, 0.25; the one outside the image dropped and the rest renormalized).
