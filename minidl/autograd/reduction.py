@@ -4,7 +4,7 @@ import builtins
 from .. import backend
 from .core import Function, OpError
 
-__all__ = ["sum", "mean", "max", "min"]
+__all__ = ["sum", "mean", "max", "min", "amax", "amin"]
 
 
 def _normalize_axis(name, axis, ndim):
@@ -89,15 +89,27 @@ def _check_nonempty(name, x, axes):
         raise OpError(f"{name}: cannot reduce an empty axis (input shape {x.shape})")
 
 
+def _extreme(name, x, axis, keepdims, sign):
+    axes = _normalize_axis(name, axis, x.ndim)
+    _check_nonempty(name, x, axes)
+    return Max(axes, keepdims, sign=sign)(x)
+
+
 def max(x, axis=None, keepdims=False):
     """Maximum over ``axis`` (int, tuple or None for all)."""
-    axes = _normalize_axis("max", axis, x.ndim)
-    _check_nonempty("max", x, axes)
-    return Max(axes, keepdims)(x)
+    return _extreme("max", x, axis, keepdims, 1)
 
 
 def min(x, axis=None, keepdims=False):
     """Minimum over ``axis`` (int, tuple or None for all)."""
-    axes = _normalize_axis("min", axis, x.ndim)
-    _check_nonempty("min", x, axes)
-    return Max(axes, keepdims, sign=-1)(x)
+    return _extreme("min", x, axis, keepdims, -1)
+
+
+def amax(x, dim=None, keepdim=False):
+    """:func:`max` under PyTorch's name and argument names (``torch.amax(x, dim, keepdim)``)."""
+    return _extreme("amax", x, dim, keepdim, 1)
+
+
+def amin(x, dim=None, keepdim=False):
+    """:func:`min` under PyTorch's name and argument names (``torch.amin(x, dim, keepdim)``)."""
+    return _extreme("amin", x, dim, keepdim, -1)

@@ -2,8 +2,8 @@
 from .. import backend
 from .core import Function, OpError, Tensor
 
-__all__ = ["reshape", "transpose", "permute", "flatten", "getitem", "concat", "stack",
-           "split", "pad"]
+__all__ = ["reshape", "transpose", "permute", "flatten", "unsqueeze", "squeeze", "getitem", "concat",
+           "cat", "stack", "split", "pad"]
 
 
 class Reshape(Function):
@@ -162,6 +162,23 @@ def flatten(x, start_dim=0, end_dim=-1):
     return Reshape(x.shape[:start] + (merged,) + x.shape[end + 1:])(x)
 
 
+def unsqueeze(x, dim):
+    """x with a new axis of size 1 at ``dim`` (as ``torch.unsqueeze``; -1 appends one)."""
+    if not -x.ndim - 1 <= dim <= x.ndim:
+        raise OpError(f"unsqueeze: dim {dim} is out of range for a tensor with {x.ndim} axes")
+    dim %= x.ndim + 1
+    return Reshape(x.shape[:dim] + (1,) + x.shape[dim:])(x)
+
+
+def squeeze(x, dim=None):
+    """x without its axes of size 1, or only ``dim`` (an int or a tuple) where that has size 1,
+    as ``torch.squeeze``: an axis named but not of size 1 stays."""
+    dims = range(x.ndim) if dim is None else [d % max(x.ndim, 1) for d in ((dim,) if isinstance(dim, int)
+                                                                           else dim)]
+    drop = {d for d in dims if x.shape[d] == 1}
+    return Reshape(tuple(n for d, n in enumerate(x.shape) if d not in drop))(x)
+
+
 def getitem(x, index):
     """x[index]; Tensor indices are used by value."""
     if isinstance(index, Tensor):
@@ -185,6 +202,11 @@ def concat(tensors, axis=0):
                                            if i != axis):
             raise OpError(f"concat: shapes {ref} and {t.shape} differ outside axis {axis}")
     return Concat(axis)(*tensors)
+
+
+def cat(tensors, dim=0):
+    """:func:`concat` under PyTorch's name and argument name (``torch.cat(tensors, dim)``)."""
+    return concat(tensors, dim)
 
 
 def stack(tensors, axis=0):

@@ -12,7 +12,7 @@
 Host-side NumPy is fine here: samples are made on the CPU and the loader
 moves each finished batch to the device.
 """
-from . import datasets, transforms
+from . import datasets, presets, transforms
 from .dataset import (Dataset, ImageDataset, Subset, TensorDataset, default_collate, get_batch,
                       random_split)
 from .datasets import DatasetError, get_dataset, list_datasets

@@ -34,7 +34,14 @@ def default_collate(samples):
     first = samples[0]
     if isinstance(first, (tuple, list)):
         return tuple(default_collate([s[k] for s in samples]) for k in range(len(first)))
-    return np.stack([np.asarray(s) for s in samples])
+    arrays = [np.asarray(s) for s in samples]
+    shapes = sorted({a.shape for a in arrays})
+    if len(shapes) > 1:
+        raise ValueError(f"default_collate: samples of different shapes {shapes[0]} and {shapes[1]} do not "
+                         "stack into a batch; give images one size with a transform (e.g. "
+                         "RandomResizedCrop(224) for training, Resize((224, 224)) or Resize(256) then "
+                         "CenterCrop(224) for validation)")
+    return np.stack(arrays)
 
 
 def get_batch(dataset, indices):

@@ -7,7 +7,8 @@ much as augmenting one.  Random draws come from :func:`minidl.data.seeding.curre
 the backend's seeded CPU generator unless a loader installed its own.
 
 Geometry follows torchvision: bilinear sampling at half-pixel centres
-(``align_corners=False``) without antialiasing; rotations turn the picture
+(``align_corners=False``), antialiased when shrinking as torchvision's
+transforms are by default; rotations turn the picture
 counter-clockwise for positive angles, about its centre, filling with ``fill``.
 
     >>> t = Compose([ToFloat(), Normalize([0.5], [0.5])])
@@ -23,7 +24,8 @@ from minidl import backend
 from . import seeding
 
 __all__ = ["Transform", "Compose", "ToFloat", "Normalize", "CenterCrop", "RandomCrop", "RandomShift",
-           "RandomHorizontalFlip", "Resize", "RandomResizedCrop", "RandomRotation", "apply_to_batch"]
+           "RandomHorizontalFlip", "RandomVerticalFlip", "Resize", "RandomResizedCrop", "RandomRotation",
+           "apply_to_batch"]
 
 
 def _size_pair(size, name):
@@ -187,27 +189,47 @@ class RandomShift(RandomCrop):
 class RandomHorizontalFlip(Transform):
     """Mirror each image left-right with probability ``p``."""
 
+    axis = 3
+
     def __init__(self, p=0.5):
         self.p = float(p)
 
     def apply(self, x):
         flip = seeding.current().uniform(0.0, 1.0, size=len(x), dtype=np.float64) < self.p
         out = x.copy()
-        out[flip] = x[flip, :, :, ::-1]
+        out[flip] = np.flip(x[flip], axis=self.axis)
         return out
 
 
-def _positions(start, length, out_size):
-    """Where out_size samples of [start, start + length) fall: (i0, i1, frac), each (N, out_size).
+class RandomVerticalFlip(RandomHorizontalFlip):
+    """Turn each image upside down with probability ``p``."""
 
-    Output pixel i sits at ``start + (i + 0.5) * length / out_size - 0.5``
-    (half-pixel centres), clamped to the region as torch does at its borders.
+    axis = 2
+
+
+def _taps(start, length, out_size, antialias):
+    """Taps of a bilinear resize of [start, start + length) to out_size samples: index, weight (N, OUT, K).
+
+    Output pixel i is centred at c = (i + 0.5) * length / out_size in the region
+    (half-pixel centres) and averages the source pixels j within ``support``
+    of c with triangle weights 1 - |j + 0.5 - c| / support, normalized to sum
+    to 1.  Support 1 is plain bilinear interpolation between the two nearest
+    pixel centres (torch's ``antialias=False``; at the borders the nearest pixel
+    is repeated, as torch clamps).  With ``antialias``, a shrinking resize
+    widens the support to the scale so that every source pixel counts, which
+    is Pillow's bilinear filter and torch's ``antialias=True``.
     """
-    start, length = np.asarray(start, np.float64)[:, None], np.asarray(length, np.float64)[:, None]
-    src = start + (np.arange(out_size) + 0.5) * (length / out_size) - 0.5
-    src = np.clip(src, start, start + length - 1)
-    i0 = np.floor(src).astype(np.int64)
-    return i0, np.minimum(i0 + 1, (start + length - 1).astype(np.int64)), src - i0
+    start = np.asarray(start, np.int64)[:, None, None]
+    length = np.asarray(length, np.int64)[:, None, None]
+    scale = length / out_size
+    support = np.maximum(scale, 1.0) if antialias else np.ones_like(scale)
+    centre = (np.arange(out_size)[None, :, None] + 0.5) * scale
+    # The source pixels within support of c lie in an open interval of length 2 * support: at most
+    # ceil(2 * support) of them, from the first one past its start.
+    j = np.maximum(np.floor(centre - support + 0.5), 0) + np.arange(int(np.ceil(2 * support.max())))
+    weight = np.maximum(0.0, 1 - np.abs(j + 0.5 - centre) / support) * (j < length)
+    weight /= weight.sum(axis=2, keepdims=True)
+    return start + np.minimum(j, length - 1).astype(np.int64), weight
 
 
 def _take(x, axis, index):
@@ -219,15 +241,15 @@ def _take(x, axis, index):
     return np.stack([np.take(x[n], index[n], axis=axis - 1) for n in range(len(x))])
 
 
-def _lerp_along(x, axis, i0, i1, frac):
-    """``a + (b - a) * frac`` along ``axis``, with a, b the samples at i0 and i1 (floats; x may be bytes)."""
+def _resample(x, axis, index, weight):
+    """The sum over k of x gathered at index[..., k] along ``axis`` times weight[..., k], in floats."""
     shape = [len(x), 1, 1, 1]
-    shape[axis] = i0.shape[1]
-    a, b = _as_working(_take(x, axis, i0)), _as_working(_take(x, axis, i1))
-    b -= a
-    b *= frac.reshape(shape).astype(b.dtype)
-    b += a
-    return b
+    shape[axis] = index.shape[1]
+    out = 0
+    for k in range(index.shape[2]):
+        tap = _as_working(_take(x, axis, index[:, :, k]))
+        out = out + tap * weight[:, :, k].reshape(shape).astype(tap.dtype)
+    return out
 
 
 def _as_working(x):
@@ -242,19 +264,25 @@ def _like(out, x):
     return np.clip(np.rint(out), info.min, info.max).astype(x.dtype)
 
 
-def _resized_crop(x, top, left, h, w, size):
+def _resized_crop(x, top, left, h, w, size, antialias):
     """Crop (top[n], left[n], h[n], w[n]) of each image, resized bilinearly to ``size`` (OH, OW)."""
-    rows = _lerp_along(x, 2, *_positions(top, h, size[0]))
-    return _like(_lerp_along(rows, 3, *_positions(left, w, size[1])), x)
+    rows = _resample(x, 2, *_taps(top, h, size[0], antialias))
+    return _like(_resample(rows, 3, *_taps(left, w, size[1], antialias)), x)
 
 
 class Resize(Transform):
-    """Bilinear resize to ``size``: (h, w), or an int for the shorter side (aspect ratio kept)."""
+    """Bilinear resize to ``size``: (h, w), or an int for the shorter side (aspect ratio kept).
 
-    def __init__(self, size):
+    ``antialias`` (torchvision's default, True) averages every source pixel
+    when shrinking, as Pillow does; False samples the two nearest per axis
+    (``torch.nn.functional.interpolate(mode='bilinear')``).
+    """
+
+    def __init__(self, size, antialias=True):
         self.size = int(size) if isinstance(size, numbers.Integral) else _size_pair(size, "Resize")
         if isinstance(self.size, int) and self.size <= 0:
             raise ValueError(f"Resize: size must be positive, got {size}")
+        self.antialias = bool(antialias)
 
     def output_size(self, H, W):
         if not isinstance(self.size, int):
@@ -266,7 +294,8 @@ class Resize(Transform):
     def apply(self, x):
         n, _, H, W = x.shape
         zero = np.zeros(n)
-        return _resized_crop(x, zero, zero, np.full(n, H), np.full(n, W), self.output_size(H, W))
+        return _resized_crop(x, zero, zero, np.full(n, H), np.full(n, W), self.output_size(H, W),
+                             self.antialias)
 
 
 class RandomResizedCrop(Transform):
@@ -274,10 +303,11 @@ class RandomResizedCrop(Transform):
 
     The crop is drawn as torchvision draws it: up to 10 tries of area and
     log-uniform aspect ratio, else a central crop of the nearest allowed ratio.
+    ``antialias`` as in :class:`Resize`.
     """
 
-    def __init__(self, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
-        self.size = _size_pair(size, "RandomResizedCrop")
+    def __init__(self, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), antialias=True):
+        self.size, self.antialias = _size_pair(size, "RandomResizedCrop"), bool(antialias)
         self.scale, self.ratio = tuple(map(float, scale)), tuple(map(float, ratio))
         if not (0 < self.scale[0] <= self.scale[1] and 0 < self.ratio[0] <= self.ratio[1]):
             raise ValueError("RandomResizedCrop: need 0 < scale[0] <= scale[1] and 0 < ratio[0] <= ratio[1], "
@@ -306,7 +336,7 @@ class RandomResizedCrop(Transform):
         return top, left, h, w
 
     def apply(self, x):
-        return _resized_crop(x, *self.get_params(len(x), *x.shape[2:]), self.size)
+        return _resized_crop(x, *self.get_params(len(x), *x.shape[2:]), self.size, self.antialias)
 
 
 def _source_pixels(yi, xi, H, W):

@@ -15,16 +15,35 @@ classifiers on inception4a and inception4d that only run in training mode.
   pool and after conv3 (as in the authors' Caffe model), dropout 0.4, aux
   heads with a 5x5/3 average pool.
 
+``transform_input=True`` re-scales an input normalized with ImageNet's mean and
+standard deviation to the (x - 0.5) / 0.5 scaling that Google's weights were
+trained on, as torchvision does for its pretrained GoogLeNet and Inception v3.
+
 In training mode with ``aux_logits`` the model returns ``(logits, aux2,
 aux1)``: the main logits, then the head on inception4d, then the one on
 inception4a, torchvision's GoogLeNetOutputs order.  The paper adds the aux
 losses with weight 0.3.  In eval mode, or without aux heads, it returns the logits.
 """
 from .. import nn
-from ..autograd import concat
+from ..autograd import Tensor, concat
+from ..data.presets import IMAGENET_MEAN, IMAGENET_STD
 from .registry import register
 
-__all__ = ["GoogLeNet", "Inception", "InceptionAux", "BasicConv2d", "ConvReLU", "googlenet"]
+__all__ = ["GoogLeNet", "Inception", "InceptionAux", "BasicConv2d", "ConvReLU", "googlenet",
+           "imagenet_to_half_range"]
+
+
+def imagenet_to_half_range(x):
+    """torchvision's ``transform_input``: ImageNet-normalized x re-scaled to (x - 0.5) / 0.5 units.
+
+    x (N, 3, H, W) -> (N, 3, H, W): channel c becomes
+    ``x[:, c] * (std[c] / 0.5) + (mean[c] - 0.5) / 0.5``.
+    """
+    def per_channel(values):
+        return Tensor([values], dtype=x.dtype, device=x.device).reshape(1, 3, 1, 1)
+    scale = per_channel([s / 0.5 for s in IMAGENET_STD])
+    shift = per_channel([(m - 0.5) / 0.5 for m in IMAGENET_MEAN])
+    return x * scale + shift
 
 
 class BasicConv2d(nn.Module):
@@ -118,9 +137,12 @@ class GoogLeNet(nn.Module):
     training with ``aux_logits``.
     """
 
+    aux_heads = ("aux1", "aux2")
+
     def __init__(self, num_classes=1000, aux_logits=True, variant="torchvision", dropout=None,
-                 dropout_aux=0.7):
+                 dropout_aux=0.7, transform_input=False):
         super().__init__()
+        self.transform_input = transform_input
         if variant not in ("torchvision", "paper"):
             raise ValueError(f"googlenet: variant must be 'torchvision' or 'paper', got {variant!r}")
         paper = variant == "paper"
@@ -156,6 +178,8 @@ class GoogLeNet(nn.Module):
         self.apply(_init_paper if paper else _init_torchvision)
 
     def forward(self, x):
+        if self.transform_input:
+            x = imagenet_to_half_range(x)
         x = self.norm1(self.maxpool1(self.conv1(x)))
         x = self.maxpool2(self.norm2(self.conv3(self.conv2(x))))
         x = self.maxpool3(self.inception3b(self.inception3a(x)))
@@ -193,6 +217,7 @@ def _init_paper(module):
 
 
 @register(input_size=(3, 224, 224))
-def googlenet(num_classes=1000, aux_logits=True, variant="torchvision", dropout=None, dropout_aux=0.7):
+def googlenet(num_classes=1000, aux_logits=True, variant="torchvision", dropout=None, dropout_aux=0.7,
+              transform_input=False):
     """GoogLeNet (Inception v1); ``variant`` 'torchvision' (BN) or 'paper'; see :class:`GoogLeNet`."""
-    return GoogLeNet(num_classes, aux_logits, variant, dropout, dropout_aux)
+    return GoogLeNet(num_classes, aux_logits, variant, dropout, dropout_aux, transform_input)

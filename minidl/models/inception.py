@@ -8,13 +8,16 @@ last modules split a 3x3 into parallel 1x3 and 3x1 (InceptionE); InceptionB
 and InceptionD halve the grid with stride-2 branches beside a max-pool.
 23,834,568 parameters without the auxiliary head, 27,161,264 with it, at 299x299.
 
+``transform_input=True`` re-scales ImageNet-normalized input as torchvision's
+pretrained weights expect (see :func:`~minidl.models.googlenet.imagenet_to_half_range`).
+
 With ``aux_logits`` the auxiliary classifier on Mixed_6e runs in training
 mode only, and the model then returns ``(logits, aux)`` (torchvision's
 InceptionOutputs order); otherwise it returns the logits.
 """
 from .. import nn
 from ..autograd import concat
-from .googlenet import BasicConv2d
+from .googlenet import BasicConv2d, imagenet_to_half_range
 from .registry import register
 
 __all__ = ["Inception3", "InceptionA", "InceptionB", "InceptionC", "InceptionD", "InceptionE",
@@ -177,9 +180,11 @@ class Inception3(nn.Module):
     x (N, 3, 299, 299) -> logits (N, num_classes), or (logits, aux) when training with ``aux_logits``.
     """
 
-    def __init__(self, num_classes=1000, aux_logits=True, dropout=0.5):
+    aux_heads = ("AuxLogits",)
+
+    def __init__(self, num_classes=1000, aux_logits=True, dropout=0.5, transform_input=False):
         super().__init__()
-        self.aux_logits = aux_logits
+        self.aux_logits, self.transform_input = aux_logits, transform_input
         self.Conv2d_1a_3x3 = BasicConv2d(3, 32, 3, stride=2)
         self.Conv2d_2a_3x3 = BasicConv2d(32, 32, 3)
         self.Conv2d_2b_3x3 = BasicConv2d(32, 64, 3, padding=1)
@@ -219,6 +224,8 @@ class Inception3(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def forward(self, x):
+        if self.transform_input:
+            x = imagenet_to_half_range(x)
         for stem in (self.Conv2d_1a_3x3, self.Conv2d_2a_3x3, self.Conv2d_2b_3x3, self.maxpool1,
                      self.Conv2d_3b_1x1, self.Conv2d_4a_3x3, self.maxpool2):
             x = stem(x)
@@ -233,6 +240,6 @@ class Inception3(nn.Module):
 
 
 @register(input_size=(3, 299, 299))
-def inception_v3(num_classes=1000, aux_logits=True, dropout=0.5):
+def inception_v3(num_classes=1000, aux_logits=True, dropout=0.5, transform_input=False):
     """Inception v3 (torchvision's definition, 299x299 input); see :class:`Inception3`."""
-    return Inception3(num_classes, aux_logits, dropout)
+    return Inception3(num_classes, aux_logits, dropout, transform_input)

@@ -1,4 +1,5 @@
-"""The model zoo's registry: ``list_models()``, ``get(name, **options)`` and ``input_size(name)``."""
+"""The model zoo's registry: ``list_models()``, ``get(name, weights=None, **options)`` and ``input_size(name)``."""
+import inspect
 
 _MODELS = {}
 _INPUT_SIZES = {}
@@ -28,11 +29,25 @@ def list_models():
     return sorted(_MODELS)
 
 
-def get(name, **options):
-    """Build model ``name`` with ``options`` (e.g. ``num_classes=10``)."""
+def get(name, weights=None, **options):
+    """Build model ``name`` with ``options`` (e.g. ``num_classes=10``), with pretrained ``weights`` if given.
+
+    ``weights``: a ``.npz`` state dict (see :mod:`minidl.models.weights`).
+    The builder options recorded in the file (e.g. ``transform_input``) apply
+    unless given here; a classifier of another size is re-initialized, and a
+    line says which.
+    """
     if name not in _MODELS:
         raise KeyError(f"unknown model {name!r}; available: {', '.join(list_models())}")
-    return _MODELS[name](**options)
+    if weights is None:
+        return _MODELS[name](**options)
+    from .weights import load_weights, read_weights
+    state, recorded = read_weights(weights)
+    accepted = inspect.signature(_MODELS[name]).parameters
+    model = _MODELS[name](**{**{k: v for k, v in recorded.items() if k in accepted}, **options})
+    for message in load_weights(model, state):
+        print(f"{name}: {message}")
+    return model
 
 
 def input_size(name):

@@ -88,17 +88,45 @@ def test_apply_to_batch_runs_plain_functions_image_by_image():
 # --------------------------------------------------------------------------- #
 # bilinear resampling against PyTorch
 # --------------------------------------------------------------------------- #
-def torch_resize(x, size):
+def torch_resize(x, size, antialias=True):
     torch = pytest.importorskip("torch")
     return torch.nn.functional.interpolate(torch.from_numpy(x), size=size, mode="bilinear",
-                                           align_corners=False, antialias=False).numpy()
+                                           align_corners=False, antialias=antialias).numpy()
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("size", [(5, 4), (14, 18), (7, 9), (1, 1)])
-def test_resize_matches_torch(size):
+@pytest.mark.parametrize("antialias", [True, False])
+@pytest.mark.parametrize("size", [(5, 4), (14, 18), (7, 9), (1, 1), (3, 20), (2, 3)])
+def test_resize_matches_torch(size, antialias):
+    """Shrinking, enlarging, both at once; antialiased (Pillow's filter) and not."""
     x = images((2, 3, 7, 9))
-    np.testing.assert_allclose(T.Resize(size)(x), torch_resize(x, size), atol=1e-12)
+    np.testing.assert_allclose(T.Resize(size, antialias=antialias)(x), torch_resize(x, size, antialias),
+                               atol=1e-12)
+
+
+def test_antialiased_resize_matches_pillow():
+    """Pillow's bilinear filter (torchvision's Resize on PIL images), on random sizes up and down.
+    (torch's antialias=True departs from it when an output side is 1 and the other grows.)"""
+    Image = pytest.importorskip("PIL.Image")
+    sizes = np.random.default_rng(1).integers(1, 30, (40, 4))
+    for H, W, OH, OW in sizes:
+        x = rng.uniform(0, 1, (1, 1, H, W)).astype(np.float32)
+        pil = Image.fromarray(x[0, 0], mode="F").resize((int(OW), int(OH)), Image.Resampling.BILINEAR)
+        np.testing.assert_allclose(T.Resize((int(OH), int(OW)))(x)[0, 0], np.asarray(pil), atol=1e-5,
+                                   err_msg=f"{H}x{W} -> {OH}x{OW}")
+
+
+def test_antialiased_halving_is_pillows_triangle_filter():
+    """4 -> 2 pixels: each output pixel weighs the source pixels within 2 of its centre by 1 - d / 2
+    (0.25, 0.75, 0.75, 0.25; the one outside the image dropped and the rest renormalized).
+    Without antialias a 3x shrink samples the centre pixel of each block of 3."""
+    row = np.array([[[[1.0, 2.0, 4.0, 8.0]]]])
+    expected = [(0.75 * 1 + 0.75 * 2 + 0.25 * 4) / 1.75, (0.25 * 2 + 0.75 * 4 + 0.75 * 8) / 1.75]
+    np.testing.assert_allclose(T.Resize((1, 2))(row)[0, 0, 0], expected, rtol=1e-12)
+    x = images((1, 1, 6, 6))
+    np.testing.assert_array_equal(T.Resize((2, 2), antialias=False)(x), x[:, :, 1::3, 1::3])
+    flat = np.full((1, 3, 17, 11), 0.3)
+    np.testing.assert_allclose(T.Resize((5, 4))(flat), 0.3, rtol=1e-12)
 
 
 @pytest.mark.torch
@@ -108,7 +136,7 @@ def test_resize_int_sets_the_shorter_side():
     x = images((1, 1, 9, 9), np.uint8)
     out = T.Resize((4, 6))(x)
     assert out.dtype == np.uint8
-    np.testing.assert_allclose(out, torch_resize(x.astype(np.float64), (4, 6)), atol=0.5 + 1e-9)
+    np.testing.assert_allclose(out, torch_resize(x.astype(np.float64), (4, 6)), atol=0.5 + 1e-5)
 
 
 def test_random_resized_crop_params_respect_scale_and_ratio():
@@ -210,19 +238,20 @@ def test_random_shift_moves_within_range_and_keeps_shape():
         T.RandomShift(-1)
 
 
-def test_random_horizontal_flip():
+@pytest.mark.parametrize("flip, axis", [(T.RandomHorizontalFlip, 3), (T.RandomVerticalFlip, 2)])
+def test_random_flips(flip, axis):
     x = images((1000, 2, 3, 4))
-    out = T.RandomHorizontalFlip()(x)
-    flipped = np.all(out == x[..., ::-1], axis=(1, 2, 3))
+    out = flip()(x)
+    flipped = np.all(out == np.flip(x, axis), axis=(1, 2, 3))
     kept = np.all(out == x, axis=(1, 2, 3))
     assert np.all(flipped ^ kept)
     assert 400 < flipped.sum() < 600
-    np.testing.assert_array_equal(T.RandomHorizontalFlip(p=1.0)(x), x[..., ::-1])
-    np.testing.assert_array_equal(T.RandomHorizontalFlip(p=0.0)(x), x)
+    np.testing.assert_array_equal(flip(p=1.0)(x), np.flip(x, axis))
+    np.testing.assert_array_equal(flip(p=0.0)(x), x)
 
 
 @pytest.mark.parametrize("transform", [T.RandomCrop(6, padding=2), T.RandomShift(3), T.RandomHorizontalFlip(),
-                                       T.RandomResizedCrop(5), T.RandomRotation(30)])
+                                       T.RandomVerticalFlip(), T.RandomResizedCrop(5), T.RandomRotation(30)])
 def test_random_transforms_follow_the_seed(transform):
     x = images((16, 3, 8, 8))
     minidl.manual_seed(11)

@@ -8,30 +8,18 @@ names to them.
     (4000, (1, 28, 28))
 """
 import inspect
-from pathlib import Path
 
 from .cifar import CIFAR10, CIFAR100
 from .digits import Digits
 from .download import DatasetError, cache_dir
-from .folder import ImageFolder
+from .folder import ImageFolder, image_folder_split, train_val_split
 from .mnist import MNIST, FashionMNIST
 from .subset import MNISTSubset
 from .synthetic import Shapes
 
 __all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "ImageFolder", "MNISTSubset", "Digits",
-           "Shapes", "DatasetError", "cache_dir", "get_dataset", "list_datasets"]
-
-
-def _image_folder(root, train=True, transform=None, size=None):
-    """``root/train`` for training, else the first of ``root/val``, ``root/valid``, ``root/test``."""
-    if root is None:
-        raise DatasetError("image-folder: give root, a directory with train/ and val/ (or test/) "
-                           "sub-folders of class folders")
-    names = ("train",) if train else ("val", "valid", "test")
-    for name in names:
-        if (Path(root) / name).is_dir():
-            return ImageFolder(Path(root) / name, transform=transform, size=size)
-    raise DatasetError(f"image-folder: no {' or '.join(names)} folder in {root}")
+           "Shapes", "image_folder_split", "train_val_split", "DatasetError", "cache_dir", "get_dataset",
+           "list_datasets"]
 
 
 DATASETS = {
@@ -42,7 +30,7 @@ DATASETS = {
     "mnist-subset": MNISTSubset,
     "digits": Digits,
     "synthetic": Shapes,
-    "image-folder": _image_folder,
+    "image-folder": image_folder_split,
 }
 
 
