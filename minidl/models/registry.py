@@ -1,4 +1,5 @@
-"""The model zoo's registry: ``list_models()``, ``get(name, weights=None, **options)`` and ``input_size(name)``."""
+"""The model zoo's registry: ``list_models()``, ``get(name, weights=None, **options)``, ``input_size(name)``.
+"""
 import inspect
 
 _MODELS = {}
