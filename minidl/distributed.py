@@ -75,11 +75,18 @@ def _abort_on_uncaught_exception(comm):
 
 
 def rank():
+    """This process's rank, 0 without MPI."""
     return 0 if _comm is None else _comm.rank
 
 
 def world_size():
+    """The number of processes, 1 without MPI."""
     return 1 if _comm is None else _comm.size
+
+
+# The sampler and ``shard`` take ``rank`` and ``world_size`` arguments, as PyTorch's do,
+# which hide the two functions above inside them.
+_current_rank, _current_world_size = rank, world_size
 
 
 def is_main():
@@ -152,8 +159,8 @@ class DistributedSampler:
 
     def __init__(self, length, rank=None, world_size=None, shuffle=True, seed=0, generator=None):
         self.length = length
-        self.rank = globals()["rank"]() if rank is None else rank
-        self.world_size = globals()["world_size"]() if world_size is None else world_size
+        self.rank = _current_rank() if rank is None else rank
+        self.world_size = _current_world_size() if world_size is None else world_size
         self.shuffle, self.seed, self.epoch, self.generator = shuffle, seed, 0, generator
         self.per_rank = -(-length // self.world_size)
 
@@ -188,6 +195,6 @@ class DistributedSampler:
 
 def shard(length, rank=None, world_size=None):
     """The contiguous, disjoint index range of ``rank`` in ``range(length)`` (sizes differ by <= 1)."""
-    r = globals()["rank"]() if rank is None else rank
-    n = globals()["world_size"]() if world_size is None else world_size
+    r = _current_rank() if rank is None else rank
+    n = _current_world_size() if world_size is None else world_size
     return np.arange(length)[r * length // n:(r + 1) * length // n]

@@ -24,6 +24,7 @@ from minidl.autograd import Tensor
 
 from . import seeding
 from .dataset import get_batch
+from .transforms import to_unit_interval
 
 __all__ = ["DataLoader"]
 
@@ -41,11 +42,8 @@ def _to_tensor(array, device, floating_dtype):
     if array.dtype.kind in "iub" and array.dtype != np.uint8:
         array = array.astype(np.int64, copy=False)
     data = backend.to_device(array, device)
-    if array.dtype == np.uint8:
-        data = data.astype(floating_dtype)
-        data /= 255
-    elif array.dtype.kind == "f":
-        data = data.astype(floating_dtype, copy=False)
+    if array.dtype == np.uint8 or array.dtype.kind == "f":
+        data = to_unit_interval(data, floating_dtype)
     return Tensor(data)
 
 

@@ -23,8 +23,8 @@ from minidl import backend
 
 from . import seeding
 
-__all__ = ["Transform", "Compose", "ToFloat", "Normalize", "CenterCrop", "RandomCrop", "RandomShift",
-           "RandomHorizontalFlip", "RandomVerticalFlip", "Resize", "RandomResizedCrop", "RandomRotation",
+__all__ = ["Transform", "Compose", "ToFloat", "to_unit_interval", "Normalize", "CenterCrop", "RandomCrop",
+           "RandomShift", "RandomHorizontalFlip", "RandomVerticalFlip", "Resize", "RandomResizedCrop", "RandomRotation",
            "apply_to_batch"]
 
 
@@ -91,6 +91,19 @@ class Compose:
         return "Compose([" + ", ".join(map(repr, self.transforms)) + "])"
 
 
+def to_unit_interval(x, dtype):
+    """uint8 pixels 0..255 as floats in [0, 1] of ``dtype``; floating arrays are only cast.
+
+    The one place minidl scales pixels: :class:`ToFloat` on the host, the
+    DataLoader on the device (a NumPy or CuPy array), the channel statistics.
+    """
+    if x.dtype == np.uint8:
+        out = x.astype(dtype)
+        out /= 255
+        return out
+    return x.astype(dtype, copy=False)
+
+
 class ToFloat(Transform):
     """uint8 pixels 0..255 to floats in [0, 1] of ``dtype`` (default: minidl's default dtype).
 
@@ -102,14 +115,9 @@ class ToFloat(Transform):
         self.dtype = dtype
 
     def apply(self, x):
-        dtype = np.dtype(self.dtype or backend.get_default_dtype())
-        if x.dtype == np.uint8:
-            out = x.astype(dtype)
-            out /= 255
-            return out
-        if x.dtype.kind == "f":
-            return x.astype(dtype, copy=False)
-        raise TypeError(f"ToFloat: expected uint8 or floating images, got {x.dtype}")
+        if x.dtype != np.uint8 and x.dtype.kind != "f":
+            raise TypeError(f"ToFloat: expected uint8 or floating images, got {x.dtype}")
+        return to_unit_interval(x, np.dtype(self.dtype or backend.get_default_dtype()))
 
 
 class Normalize(Transform):

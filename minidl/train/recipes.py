@@ -34,8 +34,7 @@ def _channel_stats(dataset, limit=2000):
     """
     indices = np.linspace(0, len(dataset) - 1, min(limit, len(dataset))).astype(np.int64)
     images = get_batch(dataset, indices)[0]
-    scale = 255.0 if images.dtype == np.uint8 else 1.0
-    images = images.astype(np.float64) / scale
+    images = transforms.to_unit_interval(images, np.float64)
     return images.mean(axis=(0, 2, 3)), images.std(axis=(0, 2, 3))
 
 
