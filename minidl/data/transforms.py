@@ -24,8 +24,8 @@ from minidl import backend
 from . import seeding
 
 __all__ = ["Transform", "Compose", "ToFloat", "to_unit_interval", "Normalize", "CenterCrop", "RandomCrop",
-           "RandomShift", "RandomHorizontalFlip", "RandomVerticalFlip", "Resize", "RandomResizedCrop", "RandomRotation",
-           "apply_to_batch"]
+           "RandomShift", "RandomHorizontalFlip", "RandomVerticalFlip", "Resize", "RandomResizedCrop",
+           "RandomRotation", "apply_to_batch"]
 
 
 def _size_pair(size, name):
