@@ -143,6 +143,13 @@ class Tensor:
             raise ValueError(f"item: tensor of shape {self.shape} has {self.data.size} elements, not 1")
         return self.numpy().reshape(()).item()
 
+    def __bool__(self):
+        """The truth of a one-element tensor, as PyTorch: ``if (a == b):`` needs ``.all()`` on more."""
+        if self.data.size != 1:
+            raise OpError(f"bool: the truth value of a tensor of shape {self.shape} is ambiguous; "
+                          "reduce it first, e.g. bool((a == b).numpy().all())")
+        return bool(self.item())
+
     def tolist(self):
         return self.numpy().tolist()
 
@@ -330,9 +337,15 @@ class Function:
     that backward needs are kept on ``self`` by forward.  While forward runs,
     ``self.needs_input_grad`` tells which inputs need a gradient, so forward
     can skip saving what backward will not use.
+
+    An op that is only defined on real numbers sets ``float_inputs = True``:
+    it then refuses integer and boolean inputs with an :class:`OpError`, as
+    PyTorch does, instead of letting NumPy wrap around (uint8 200 * 3 = 88)
+    or truncate.
     """
 
     inputs = ()
+    float_inputs = False
 
     @property
     def name(self):
@@ -340,6 +353,8 @@ class Function:
 
     def __call__(self, *inputs):
         tensors = _as_tensors(self.name, inputs)
+        if self.float_inputs:
+            _check_floating(self.name, tensors)
         record = _grad_enabled and any(t.requires_grad for t in tensors)
         self.needs_input_grad = tuple(record and t.requires_grad for t in tensors)
         try:
@@ -396,6 +411,13 @@ def _as_tensors(name, inputs):
         raise OpError(f"{name}: inputs have different floating dtypes ({what}); "
                       "cast them with .float() or .double()")
     return tensors
+
+
+def _check_floating(name, tensors):
+    bad = next((t for t in tensors if t.dtype.kind != "f"), None)
+    if bad is not None:
+        raise OpError(f"{name}: needs floating-point inputs, got {bad.dtype} for the input of shape "
+                      f"{bad.shape}; convert it first with .float() (or .to(dtype=...))")
 
 
 from . import arithmetic as _ar  # noqa: E402  (the Functions need Tensor defined first)

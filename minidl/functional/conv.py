@@ -113,6 +113,8 @@ class Convolution(Function):
     [g F/G, (g+1) F/G).  ``padding`` is ((top, bottom), (left, right)).
     """
 
+    float_inputs = True
+
     def __init__(self, stride, padding, dilation, groups):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
 

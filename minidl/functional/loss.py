@@ -45,6 +45,8 @@ class CrossEntropy(Function):
     gx = (softmax(x) sum_c Q_c - Q) gl.
     """
 
+    float_inputs = True
+
     def __init__(self, Q, reduction, count, from_logits):
         self.Q, self.reduction, self.count, self.from_logits = Q, reduction, count, from_logits
 
@@ -148,6 +150,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 class MSELoss(Function):
     """l = (x - target)^2 elementwise, then reduced; gx = 2 (x - target) gl = -gtarget."""
 
+    float_inputs = True
+
     def __init__(self, reduction):
         self.reduction = reduction
 
@@ -176,6 +180,8 @@ class BCEWithLogits(Function):
     the binary cross-entropy of sigmoid(x) without forming log(sigmoid(x)).
     x, t: (*), w and pos_weight broadcast against them.  t is a constant.
     """
+
+    float_inputs = True
 
     def __init__(self, target, weight, pos_weight, reduction):
         self.t, self.w, self.pos_weight, self.reduction = target, weight, pos_weight, reduction

@@ -19,6 +19,8 @@ __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d
 class _Pooling(Function):
     """What max and average pooling share: the geometry and the padded input."""
 
+    float_inputs = True
+
     def __init__(self, kernel, stride, padding, dilation, out_size):
         self.kernel, self.stride, self.padding = kernel, stride, padding
         self.dilation, self.out_size = dilation, out_size
@@ -140,6 +142,8 @@ class AdaptiveAvgPooling(Function):
     Averaging is linear, so the whole op is one matrix product with
     M (OH*OW, H*W), M[(i, j), (h, w)] = [h in bin i][w in bin j] / bin size.
     """
+
+    float_inputs = True
 
     def __init__(self, out_size):
         self.out_size = out_size
