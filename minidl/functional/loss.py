@@ -51,8 +51,11 @@ class CrossEntropy(Function):
         self.Q, self.reduction, self.count, self.from_logits = Q, reduction, count, from_logits
 
     def forward(self, x):
+        xp = backend.get_array_module(x)
         logp = log_softmax_array(x, 1) if self.from_logits else x
-        l = -(self.Q * logp).sum(axis=1)
+        # a class with no target weight adds nothing, even where its log-probability is -inf
+        # (a masked logit, or the log of a zero probability): 0 * -inf would be NaN
+        l = -(self.Q * xp.where(self.Q == 0, 0, logp)).sum(axis=1)
         self.l_shape = l.shape
         if self.from_logits:
             self.logp = logp
