@@ -16,11 +16,15 @@ import numpy as np
 
 from .. import backend
 
-__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "OpError"]
+__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "OpError", "BackwardError"]
 
 
 class OpError(ValueError):
     """A bad input to an op: names the op and the offending shapes, dtypes or devices."""
+
+
+class BackwardError(RuntimeError):
+    """A backward that would compute wrong gradients: data changed since forward, or a gradient's dtype."""
 
 
 # --------------------------------------------------------------------------- #
@@ -79,6 +83,14 @@ class Tensor:
 
     ``data`` is the raw array (NumPy, CuPy, ...), ``grad`` a Tensor of the same
     shape filled by :meth:`backward` when ``requires_grad`` is set.
+
+    Every assignment to ``data`` (``t.data = a``, ``t.data -= lr * g`` as the
+    optimizers do) counts a new version of the tensor, shared with its
+    :meth:`detach` aliases, as PyTorch's version counter: a backward through an
+    op that saw an older version raises :class:`BackwardError` instead of
+    computing gradients from the changed values.  Writes into the raw array
+    itself (``t.data[...] = v``, or into the NumPy array a tensor wraps) do not
+    pass through the tensor and are not counted.
     """
 
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
@@ -87,12 +99,22 @@ class Tensor:
         data = _as_array(data, dtype)
         if device is not None:
             data = backend.to_device(data, device)
+        self._version = [0]     # a list, so that detach() aliases share it
         self.data = data
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self.creator = None
 
     # -- properties ----------------------------------------------------------
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = value
+        self._version[0] += 1
+
     @property
     def shape(self):
         return tuple(self.data.shape)
@@ -154,8 +176,10 @@ class Tensor:
         return self.numpy().tolist()
 
     def detach(self):
-        """A tensor sharing the data, cut from the graph."""
-        return Tensor(self.data)
+        """A tensor sharing the data (and its version counter), cut from the graph."""
+        alias = Tensor(self.data)
+        alias._version = self._version
+        return alias
 
     def to(self, device=None, dtype=None):
         """This tensor on ``device`` and/or with ``dtype``; a leaf keeps ``requires_grad``."""
@@ -202,9 +226,9 @@ class Tensor:
             grad = xp.ones_like(self.data)
         else:
             grad = grad.data if isinstance(grad, Tensor) else grad
-            if tuple(grad.shape) != self.shape:
-                raise OpError(f"backward: grad has shape {tuple(grad.shape)} "
-                              f"but the tensor has shape {self.shape}")
+            if tuple(grad.shape) != self.shape or grad.dtype != self.dtype:
+                raise OpError(f"backward: grad is {tuple(grad.shape)} {grad.dtype} but the tensor is "
+                              f"{self.shape} {self.dtype}")
         if self.creator is None:
             self._accumulate(grad)
             return
@@ -286,6 +310,7 @@ def _run_backward(root, grad, retain_graph):
         xp = backend.get_array_module(*gys)
         gys = [xp.zeros(shape, dtype=dtype) if g is None else g
                for g, (shape, dtype) in zip(gys, f.output_meta)]
+        _check_versions(f)
         gxs = f.backward(*gys)
         if not isinstance(gxs, tuple):
             gxs = (gxs,)
@@ -295,6 +320,9 @@ def _run_backward(root, grad, retain_graph):
             if tuple(gx.shape) != t.shape:
                 raise RuntimeError(f"{f.name}.backward returned a gradient of shape "
                                    f"{tuple(gx.shape)} for an input of shape {t.shape}")
+            if gx.dtype != t.dtype:
+                raise BackwardError(f"{f.name}.backward returned a {gx.dtype} gradient for a {t.dtype} "
+                                    f"input of shape {t.shape}; a gradient has its tensor's dtype")
             if t.creator is None:
                 t._accumulate(gx)
             else:
@@ -302,6 +330,15 @@ def _run_backward(root, grad, retain_graph):
                 grads[id(t)] = (t, gx if prev is None else prev[1] + gx)
         if not retain_graph:
             f.release()
+
+
+def _check_versions(f):
+    for counter, version, role, shape in f.versions:
+        if counter[0] != version:
+            raise BackwardError(
+                f"backward through {f.name}: its {role} of shape {shape} was modified in place (its "
+                f".data assigned, e.g. by optimizer.step()) after the forward pass, so the gradients "
+                "would use the new values; run the forward again after the change, or change a copy")
 
 
 def _topological_order(start):
@@ -372,6 +409,9 @@ class Function:
             self.output_meta = [(o.data.shape, o.data.dtype) for o in outputs]
             for o in outputs:
                 o.creator = self
+            self.versions = [(t._version, t._version[0], f"{role} {i}", t.shape)
+                             for role, ts in (("input", tensors), ("output", outputs))
+                             for i, t in enumerate(ts)]
         return outputs[0] if single else tuple(outputs)
 
     def forward(self, *xs):
