@@ -12,14 +12,14 @@ from pathlib import Path
 
 from .cifar import CIFAR10, CIFAR100
 from .digits import Digits
-from .download import DatasetError, cache_dir
+from .download import DatasetError, DatasetNotFoundError, cache_dir
 from .folder import ImageFolder
 from .mnist import MNIST, FashionMNIST
 from .subset import MNISTSubset
 from .synthetic import Shapes
 
 __all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "ImageFolder", "MNISTSubset", "Digits",
-           "Shapes", "DatasetError", "cache_dir", "get_dataset", "list_datasets"]
+           "Shapes", "DatasetError", "DatasetNotFoundError", "cache_dir", "get_dataset", "list_datasets"]
 
 
 def _image_folder(root, train=True, transform=None, size=None):
