@@ -105,6 +105,8 @@ class Tanh(Function):
 class Hardtanh(Function):
     """y = clip(x, min_val, max_val); gx = gy strictly inside (min_val, max_val), else 0."""
 
+    float_inputs = True     # the bounds are real numbers: on integers PyTorch truncates them
+
     def __init__(self, min_val, max_val):
         self.min_val, self.max_val = min_val, max_val
 

@@ -144,7 +144,7 @@ class Convolution(Function):
         if z is not None:
             z = z.reshape(N, G, z.shape[1] // G, OH, OW)
             gWm = xp.zeros((G, Cg * KH * KW, z.shape[2]), x.dtype)
-            z_buffer = xp.empty(self._chunk_size() * z[0].size, x.dtype)
+            z_buffer = xp.empty(self._chunk_size() * math.prod(z.shape[1:]), x.dtype)
         for start, stop in self._chunks():
             A = self._columns(padded, start, stop, buffer)
             Y = _product(A, self.Wm, self.channels_last)

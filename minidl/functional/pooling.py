@@ -157,7 +157,7 @@ class AdaptiveAvgPooling(Function):
 
     def backward(self, gy):
         N, C = gy.shape[:2]
-        return (gy.reshape(N * C, -1) @ self.M).reshape(self.x_shape)
+        return (gy.reshape(N * C, self.M.shape[0]) @ self.M).reshape(self.x_shape)     # N may be 0
 
 
 def _bin_matrix(xp, size, out, dtype):
