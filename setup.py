@@ -1,8 +1,8 @@
 """Packaging for minidl."""
 from setuptools import find_packages, setup
 
-TEST = ["pytest>=7", "scikit-learn", "mlxtend", "pillow", "ruff", "nbclient", "nbformat", "ipykernel",
-        "matplotlib", "threadpoolctl"]
+TEST = ["pytest>=7", "hypothesis", "scikit-learn", "mlxtend", "pillow", "ruff", "nbclient", "nbformat",
+        "ipykernel", "matplotlib", "threadpoolctl"]
 # scikit-learn: the 8x8 digits of notebook 8
 NOTEBOOKS = ["jupyter", "nbclient", "nbformat", "ipykernel", "matplotlib", "scikit-learn"]
 GPU = ["cupy-cuda12x"]

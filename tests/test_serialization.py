@@ -233,3 +233,40 @@ def test_save_removes_temporary_files_of_killed_saves(tmp_path):
     running.write_bytes(b"being written")
     save({"w": np.ones(2)}, path)
     assert sorted(os.listdir(tmp_path)) == sorted(["c.npz", running.name])
+
+
+# -- generated checkpoints, generated damage ------------------------------------------------
+def _damaged_checkpoint_always_raises(tmp_path):
+    from hypothesis import strategies as st
+
+    from tests.data.datasets.test_corruption import damage
+
+    def array(shape, dtype, seed):
+        return np.random.default_rng(seed).integers(0, 9, shape).astype(dtype)
+
+    arrays = st.builds(array, st.lists(st.integers(0, 4), max_size=3),
+                       st.sampled_from(["f4", "f8", "i8", "u1", "?"]), st.integers(0, 9))
+    leaves = st.one_of(arrays, st.integers(-5, 5), st.text(max_size=5), st.none(), st.floats(allow_nan=False))
+    keys = st.text("abc", min_size=1, max_size=3)
+    trees = st.recursive(leaves, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                          st.dictionaries(keys, inner, max_size=3)),
+                         max_leaves=6)
+    path = tmp_path / "c.npz"
+
+    def check(data):
+        save({"tree": data.draw(trees, label="tree")}, path)
+        path.write_bytes(damage(data, path.read_bytes()))
+        with pytest.raises(CheckpointError, match=str(path)):
+            load(path)
+    return check
+
+
+def test_generated_damage_to_a_checkpoint_always_raises(tmp_path):
+    from tests.property_support import FAST, run_property
+    run_property(_damaged_checkpoint_always_raises(tmp_path), dict(FAST, max_examples=60))
+
+
+@pytest.mark.slow
+def test_generated_damage_to_a_checkpoint_always_raises_wide(tmp_path):
+    from tests.property_support import run_property
+    run_property(_damaged_checkpoint_always_raises(tmp_path), dict(max_examples=2000))
