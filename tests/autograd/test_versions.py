@@ -58,3 +58,12 @@ def test_a_gradient_of_another_dtype_is_refused():
     y = x * 2
     with pytest.raises(OpError, match=r"backward: grad is \(2,\) float64 but the tensor is \(2,\) float32"):
         y.backward(np.ones(2))
+
+
+def test_a_tensor_made_by_minidl_tensor_does_not_alias_the_callers_array():
+    a = np.array([1.0, 2.0])
+    w = minidl.tensor(a, requires_grad=True)
+    loss = (w * w).sum()
+    a[...] = 5.0       # this used to change w, and the gradient below to 2 * 5
+    loss.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 4.0])
