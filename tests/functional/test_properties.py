@@ -5,7 +5,7 @@ import pytest
 from hypothesis import strategies as st
 
 import minidl.functional as F
-from minidl import backend
+from minidl import Tensor, backend
 from tests.property_support import DEVICES, DTYPES, FAST, WIDE, Case, check_case, run_property, values
 
 pytestmark = pytest.mark.torch
@@ -210,8 +210,7 @@ def im2col(data):
 
 
 def _as_tensor(array):
-    from minidl import Tensor
-    return Tensor(array)
+    return Tensor(array)      # im2col and col2im return raw arrays
 
 
 def col2im(data):
