@@ -1,5 +1,6 @@
 """save/load: round trips, PyTorch weights from .npz, atomic writes, damaged files."""
 import io
+import json
 import os
 import zipfile
 
@@ -155,3 +156,118 @@ def test_errors(tmp_path):
     with pytest.raises(TypeError, match="object arrays need pickle"):
         save({"o": np.array([object()])}, tmp_path / "x.npz")
     assert not os.listdir(tmp_path)
+
+
+# -- every corruption of a file written by save is a CheckpointError --------------------------
+def _small_checkpoint(path):
+    save({"epoch": 2, "model": {f"w{i}": np.full(3, i, np.float32) for i in range(3)},
+          "note": "x", "steps": (np.int64(4),)}, path)
+    return path.read_bytes()
+
+
+def test_every_single_byte_flip_and_every_truncation_raises(tmp_path):
+    path = tmp_path / "c.npz"
+    good = _small_checkpoint(path)
+    bad = tmp_path / "bad.npz"
+    # before the whole-file digest, 16 of 899 flips raised zipfile's NotImplementedError and a flip
+    # in the central directory name of the manifest returned a partial dict without error
+    for i in range(len(good)):
+        data = bytearray(good)
+        data[i] ^= 0x20
+        bad.write_bytes(bytes(data))
+        with pytest.raises(CheckpointError, match=str(bad)):
+            load(bad)
+    for end in range(0, len(good), 7):
+        bad.write_bytes(good[:end])
+        with pytest.raises(CheckpointError, match=str(bad)):
+            load(bad)
+
+
+def test_npy_file_and_hand_made_manifests_raise_checkpoint_errors(tmp_path):
+    np.save(tmp_path / "a.npy", np.ones(3))
+    with pytest.raises(CheckpointError, match=r"single \.npy array, not a checkpoint"):
+        load(tmp_path / "a.npy")
+    # a hand-made archive: checkpoint members without minidl's signature
+    for manifest in ['{"format": 2}', '{"tree": {"value": 1}}', "[1, 2]", "not json",
+                     '{"format": 2, "tree": {"dict": [["a", {"array": "a"}]]}}',
+                     '{"format": 2, "tree": ' + '{"list": [' * 5000 + "]}" * 5000 + "}"]:
+        np.savez(tmp_path / "m.npz", __minidl__=np.array(manifest))
+        with pytest.raises(CheckpointError, match="m.npz"):
+            load(tmp_path / "m.npz")
+
+
+def _format_1_file(path, manifest_tree, arrays):
+    """A checkpoint as minidl wrote them before the whole-file digest: a digest member instead."""
+    from minidl.serialization import _digest
+    manifest = json.dumps({"format": 1, "tree": manifest_tree})
+    np.savez(path, __minidl__=np.array(manifest), __minidl_sha256__=np.array(_digest(manifest, arrays)),
+             **arrays)
+
+
+def test_format_1_checkpoints_still_load_and_must_name_every_member(tmp_path):
+    _format_1_file(tmp_path / "old.npz", {"dict": [["w", {"array": "w", "tensor": True}]]},
+                   {"w": np.arange(3.0)})
+    np.testing.assert_array_equal(load(tmp_path / "old.npz")["w"], np.arange(3.0))
+    # a member that the manifest does not name, though the digest covers it
+    _format_1_file(tmp_path / "extra.npz", {"dict": [["w", {"array": "w", "tensor": True}]]},
+                   {"w": np.arange(3.0), "stray": np.zeros(1)})
+    with pytest.raises(CheckpointError, match=r"holds members \['stray'\] that its manifest does not name"):
+        load(tmp_path / "extra.npz")
+
+
+def test_a_member_that_claims_more_bytes_than_it_holds_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "c.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        buffer = io.BytesIO()
+        np.lib.format.write_array_header_1_0(buffer, {"descr": "<f8", "fortran_order": False,
+                                                      "shape": (9999999999,)})
+        z.writestr("w.npy", buffer.getvalue() + bytes(16))
+    with pytest.raises(CheckpointError, match=r"declares \(9999999999,\) float64 but holds 16 bytes"):
+        load(path)
+
+
+def test_save_removes_temporary_files_of_killed_saves(tmp_path):
+    path = tmp_path / "c.npz"
+    abandoned = tmp_path / ".c.npz.999999999.k3j2.tmp"     # no such process
+    running = tmp_path / f".c.npz.{os.getpid()}.a1b2.tmp"    # a save still in progress
+    abandoned.write_bytes(b"half a checkpoint")
+    running.write_bytes(b"being written")
+    save({"w": np.ones(2)}, path)
+    assert sorted(os.listdir(tmp_path)) == sorted(["c.npz", running.name])
+
+
+# -- generated checkpoints, generated damage ------------------------------------------------
+def _damaged_checkpoint_always_raises(tmp_path):
+    from hypothesis import strategies as st
+
+    from tests.data.datasets.test_corruption import damage
+
+    def array(shape, dtype, seed):
+        return np.random.default_rng(seed).integers(0, 9, shape).astype(dtype)
+
+    arrays = st.builds(array, st.lists(st.integers(0, 4), max_size=3),
+                       st.sampled_from(["f4", "f8", "i8", "u1", "?"]), st.integers(0, 9))
+    leaves = st.one_of(arrays, st.integers(-5, 5), st.text(max_size=5), st.none(), st.floats(allow_nan=False))
+    keys = st.text("abc", min_size=1, max_size=3)
+    trees = st.recursive(leaves, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                          st.dictionaries(keys, inner, max_size=3)),
+                         max_leaves=6)
+    path = tmp_path / "c.npz"
+
+    def check(data):
+        save({"tree": data.draw(trees, label="tree")}, path)
+        path.write_bytes(damage(data, path.read_bytes()))
+        with pytest.raises(CheckpointError, match=str(path)):
+            load(path)
+    return check
+
+
+def test_generated_damage_to_a_checkpoint_always_raises(tmp_path):
+    from tests.property_support import FAST, run_property
+    run_property(_damaged_checkpoint_always_raises(tmp_path), dict(FAST, max_examples=60))
+
+
+@pytest.mark.slow
+def test_generated_damage_to_a_checkpoint_always_raises_wide(tmp_path):
+    from tests.property_support import run_property
+    run_property(_damaged_checkpoint_always_raises(tmp_path), dict(max_examples=2000))

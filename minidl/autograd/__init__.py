@@ -1,5 +1,5 @@
 """Tensors, Functions and reverse-mode differentiation."""
-from .core import Function, OpError, Tensor, enable_grad, is_grad_enabled, no_grad
+from .core import BackwardError, Function, OpError, Tensor, enable_grad, is_grad_enabled, no_grad
 from .arithmetic import (abs, add, clip, div, exp, log, matmul, maximum, minimum, mul, neg,
                          pow, sqrt, sub, unbroadcast, where)
 from .reduction import amax, amin, max, mean, min, sum

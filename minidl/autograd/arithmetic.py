@@ -130,6 +130,9 @@ class MatMul(Function):
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
             raise OpError(f"matmul: operands must have at least one axis, got {a.shape} and {b.shape}")
+        if a.dtype.kind == "b" or b.dtype.kind == "b":
+            # NumPy's boolean product is an OR of ANDs, not a count; PyTorch refuses it
+            raise OpError(f"matmul: boolean operands ({a.dtype} and {b.dtype}); convert them with .float()")
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
             raise OpError(f"matmul: shapes {a.shape} and {b.shape} do not match "
                           f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
@@ -156,6 +159,8 @@ class MatMul(Function):
 class Exp(Function):
     """y = e^x: gx = y gy."""
 
+    float_inputs = True     # NumPy would promote uint8 to float16, int64 to float64
+
     def forward(self, x):
         self.y = backend.get_array_module(x).exp(x)
         return self.y
@@ -167,6 +172,8 @@ class Exp(Function):
 class Log(Function):
     """y = ln x: gx = gy / x."""
 
+    float_inputs = True     # NumPy would promote uint8 to float16, int64 to float64
+
     def forward(self, x):
         self.x = x
         return backend.get_array_module(x).log(x)
@@ -177,6 +184,8 @@ class Log(Function):
 
 class Sqrt(Function):
     """y = sqrt(x): gx = gy / (2 y)."""
+
+    float_inputs = True     # NumPy would promote uint8 to float16, int64 to float64
 
     def forward(self, x):
         self.y = backend.get_array_module(x).sqrt(x)

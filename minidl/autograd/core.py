@@ -17,11 +17,15 @@ import numpy as np
 from .. import backend
 from .hooks import RemovableHandle
 
-__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "OpError"]
+__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "OpError", "BackwardError"]
 
 
 class OpError(ValueError):
     """A bad input to an op: names the op and the offending shapes, dtypes or devices."""
+
+
+class BackwardError(RuntimeError):
+    """A backward that would compute wrong gradients: data changed since forward, or a gradient's dtype."""
 
 
 # --------------------------------------------------------------------------- #
@@ -80,6 +84,14 @@ class Tensor:
 
     ``data`` is the raw array (NumPy, CuPy, ...), ``grad`` a Tensor of the same
     shape filled by :meth:`backward` when ``requires_grad`` is set.
+
+    Every assignment to ``data`` (``t.data = a``, ``t.data -= lr * g`` as the
+    optimizers do) counts a new version of the tensor, shared with its
+    :meth:`detach` aliases, as PyTorch's version counter: a backward through an
+    op that saw an older version raises :class:`BackwardError` instead of
+    computing gradients from the changed values.  Writes into the raw array
+    itself (``t.data[...] = v``, or into the NumPy array a tensor wraps) do not
+    pass through the tensor and are not counted.
     """
 
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
@@ -89,12 +101,22 @@ class Tensor:
         data = _as_array(data, dtype)
         if device is not None:
             data = backend.to_device(data, device)
+        self._version = [0]     # a list, so that detach() aliases share it
         self.data = data
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self.creator = None
 
     # -- properties ----------------------------------------------------------
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = value
+        self._version[0] += 1
+
     @property
     def shape(self):
         return tuple(self.data.shape)
@@ -145,12 +167,21 @@ class Tensor:
             raise ValueError(f"item: tensor of shape {self.shape} has {self.data.size} elements, not 1")
         return self.numpy().reshape(()).item()
 
+    def __bool__(self):
+        """The truth of a one-element tensor, as PyTorch: ``if (a == b):`` needs ``.all()`` on more."""
+        if self.data.size != 1:
+            raise OpError(f"bool: the truth value of a tensor of shape {self.shape} is ambiguous; "
+                          "reduce it first, e.g. bool((a == b).numpy().all())")
+        return bool(self.item())
+
     def tolist(self):
         return self.numpy().tolist()
 
     def detach(self):
-        """A tensor sharing the data, cut from the graph."""
-        return Tensor(self.data)
+        """A tensor sharing the data (and its version counter), cut from the graph."""
+        alias = Tensor(self.data)
+        alias._version = self._version
+        return alias
 
     def to(self, device=None, dtype=None):
         """This tensor on ``device`` and/or with ``dtype``, copied once (itself when it is there
@@ -198,9 +229,9 @@ class Tensor:
             grad = xp.ones_like(self.data)
         else:
             grad = grad.data if isinstance(grad, Tensor) else grad
-            if tuple(grad.shape) != self.shape:
-                raise OpError(f"backward: grad has shape {tuple(grad.shape)} "
-                              f"but the tensor has shape {self.shape}")
+            if tuple(grad.shape) != self.shape or grad.dtype != self.dtype:
+                raise OpError(f"backward: grad is {tuple(grad.shape)} {grad.dtype} but the tensor is "
+                              f"{self.shape} {self.dtype}")
         if self.creator is None:
             self._accumulate(self._hooked(grad))
             return
@@ -311,6 +342,7 @@ def _run_backward(root, grad, retain_graph):
         xp = backend.get_array_module(*gys)
         gys = [xp.zeros(shape, dtype=dtype) if g is None else g
                for g, (shape, dtype) in zip(gys, f.output_meta)]
+        _check_versions(f)
         gxs = f.backward(*gys)
         if not isinstance(gxs, tuple):
             gxs = (gxs,)
@@ -320,6 +352,9 @@ def _run_backward(root, grad, retain_graph):
             if tuple(gx.shape) != t.shape:
                 raise RuntimeError(f"{f.name}.backward returned a gradient of shape "
                                    f"{tuple(gx.shape)} for an input of shape {t.shape}")
+            if gx.dtype != t.dtype:
+                raise BackwardError(f"{f.name}.backward returned a {gx.dtype} gradient for a {t.dtype} "
+                                    f"input of shape {t.shape}; a gradient has its tensor's dtype")
             if t.creator is None and t._grad_hooks is None:
                 t._accumulate(gx)
             else:
@@ -336,6 +371,15 @@ def _pop_hooked(grads, t):
     """The complete gradient of ``t`` (None if it got none), through its hooks, out of ``grads``."""
     g = grads.pop(id(t), (None, None))[1] if t is not None else None
     return g if g is None or t._grad_hooks is None else t._hooked(g)
+
+
+def _check_versions(f):
+    for counter, version, role, shape in f.versions:
+        if counter[0] != version:
+            raise BackwardError(
+                f"backward through {f.name}: its {role} of shape {shape} was modified in place (its "
+                f".data assigned, e.g. by optimizer.step()) after the forward pass, so the gradients "
+                "would use the new values; run the forward again after the change, or change a copy")
 
 
 def _topological_order(start):
@@ -371,9 +415,15 @@ class Function:
     that backward needs are kept on ``self`` by forward.  While forward runs,
     ``self.needs_input_grad`` tells which inputs need a gradient, so forward
     can skip saving what backward will not use.
+
+    An op that is only defined on real numbers sets ``float_inputs = True``:
+    it then refuses integer and boolean inputs with an :class:`OpError`, as
+    PyTorch does, instead of letting NumPy wrap around (uint8 200 * 3 = 88)
+    or truncate.
     """
 
     inputs = ()
+    float_inputs = False
 
     @property
     def name(self):
@@ -381,6 +431,8 @@ class Function:
 
     def __call__(self, *inputs):
         tensors = _as_tensors(self.name, inputs)
+        if self.float_inputs:
+            _check_floating(self.name, tensors)
         record = _grad_enabled and any(t.requires_grad for t in tensors)
         self.needs_input_grad = tuple(record and t.requires_grad for t in tensors)
         try:
@@ -398,6 +450,9 @@ class Function:
             self.output_meta = [(o.data.shape, o.data.dtype) for o in outputs]
             for o in outputs:
                 o.creator = self
+            self.versions = [(t._version, t._version[0], f"{role} {i}", t.shape)
+                             for role, ts in (("input", tensors), ("output", outputs))
+                             for i, t in enumerate(ts)]
         return outputs[0] if single else tuple(outputs)
 
     def forward(self, *xs):
@@ -437,6 +492,13 @@ def _as_tensors(name, inputs):
         raise OpError(f"{name}: inputs have different floating dtypes ({what}); "
                       "cast them with .float() or .double()")
     return tensors
+
+
+def _check_floating(name, tensors):
+    bad = next((t for t in tensors if t.dtype.kind != "f"), None)
+    if bad is not None:
+        raise OpError(f"{name}: needs floating-point inputs, got {bad.dtype} for the input of shape "
+                      f"{bad.shape}; convert it first with .float() (or .to(dtype=...))")
 
 
 from . import arithmetic as _ar  # noqa: E402  (the Functions need Tensor defined first)

@@ -8,7 +8,16 @@ __all__ = ["tensor", "zeros", "ones", "full", "empty", "zeros_like", "ones_like"
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
-    """A tensor from a list, number or array (floats get the default dtype)."""
+    """A tensor from a list, number or array (floats get the default dtype).
+
+    Like ``torch.tensor``, it copies an array: a later write into the caller's
+    array cannot change the tensor, nor the gradients of a graph that saved it.
+    (``Tensor(array)`` shares the array, as ``torch.from_numpy``.)
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if hasattr(data, "copy"):
+        data = data.copy()
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 

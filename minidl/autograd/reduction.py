@@ -40,7 +40,13 @@ class Sum(Function):
 
 
 class Mean(Sum):
-    """y = mean of x over ``axes``: gx = gy / count, broadcast back."""
+    """y = mean of x over ``axes``: gx = gy / count, broadcast back.
+
+    Floating x only, as PyTorch: in an integer or boolean dtype the count
+    itself would wrap around (a bool count of 2 is True, a uint8 count of 300 is 44).
+    """
+
+    float_inputs = True
 
     def forward(self, x):
         self.count = 1

@@ -36,6 +36,8 @@ class ReLU(Function):
 class LeakyReLU(Function):
     """y = x if x > 0 else negative_slope * x; gx = gy or negative_slope * gy."""
 
+    float_inputs = True
+
     def __init__(self, negative_slope):
         self.negative_slope = negative_slope
 
@@ -49,6 +51,8 @@ class LeakyReLU(Function):
 
 class ELU(Function):
     """y = x if x > 0 else alpha (e^x - 1); for x <= 0, dy/dx = alpha e^x = y + alpha."""
+
+    float_inputs = True
 
     def __init__(self, alpha):
         self.alpha = alpha
@@ -68,6 +72,8 @@ class ELU(Function):
 class Sigmoid(Function):
     """y = 1 / (1 + e^-x); gx = gy y (1 - y)."""
 
+    float_inputs = True
+
     def forward(self, x):
         self.y = stable_sigmoid(x)
         return self.y
@@ -78,6 +84,8 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     """y = amplitude tanh(slope x); gx = gy slope (amplitude - y^2 / amplitude)."""
+
+    float_inputs = True
 
     def __init__(self, amplitude=1.0, slope=1.0):
         self.amplitude, self.slope = amplitude, slope
@@ -97,6 +105,8 @@ class Tanh(Function):
 class Hardtanh(Function):
     """y = clip(x, min_val, max_val); gx = gy strictly inside (min_val, max_val), else 0."""
 
+    float_inputs = True     # the bounds are real numbers: on integers PyTorch truncates them
+
     def __init__(self, min_val, max_val):
         self.min_val, self.max_val = min_val, max_val
 
@@ -110,6 +120,8 @@ class Hardtanh(Function):
 
 class Softplus(Function):
     """y = log(1 + e^(beta x)) / beta, or x where beta x > threshold; gx = gy sigmoid(beta x)."""
+
+    float_inputs = True
 
     def __init__(self, beta, threshold):
         self.beta, self.threshold = beta, threshold
@@ -162,6 +174,8 @@ class Softmax(Function):
     gx = y (gy - sum(gy y)): the Jacobian diag(y) - y y^T applied to gy.
     """
 
+    float_inputs = True
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -179,6 +193,8 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y = x - m - log(sum_j e^(x_j - m)) along ``axis``; gx = gy - softmax(x) sum(gy)."""
+
+    float_inputs = True
 
     def __init__(self, axis):
         self.axis = axis

@@ -48,6 +48,7 @@ COLUMN_BUFFER_BYTES = 16 << 20
 class Convolution(Function):
     """y = W * x + b, as the reference Convolution: x (N, C, H, W), W (F, C/G, KH, KW), b (F,)
     or none -> y (N, F, OH, OW), for a checked ``window`` (:class:`.geometry.Window`)."""
+    float_inputs = True
 
     def __init__(self, window, groups, out_size):
         self.stride, self.padding, self.dilation = window.stride, window.padding, window.dilation
@@ -204,7 +205,7 @@ def _convolve_and_correlate(plan, x, Wm, z=None, b=None):
     if z is not None:
         z = z.reshape(N, G, z.shape[1] // G, OH, OW)
         gWm = xp.zeros((G, Wm.shape[1], z.shape[2]), x.dtype)
-        z_buffer = xp.empty(plan.chunk * z[0].size, x.dtype)
+        z_buffer = xp.empty(plan.chunk * math.prod(z.shape[1:]), x.dtype)     # N may be 0
     for start, stop in plan.chunks():
         A = plan.columns(padded, start, stop, buffer)
         Y = _product(A, Wm, plan.channels_last)

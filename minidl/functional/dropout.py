@@ -19,6 +19,8 @@ __all__ = ["dropout", "dropout2d", "drop_path"]
 class Dropout(Function):
     """y = x * mask, gx = gy * mask, for a fixed ``mask`` of 0 and 1 / (1 - p) (broadcast to x)."""
 
+    float_inputs = True
+
     def __init__(self, mask):
         self.mask = mask
 

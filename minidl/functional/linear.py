@@ -18,6 +18,8 @@ class Linear(Function):
     gx = gy W, gW = gy^T x, gb = sum of gy over the rows.
     """
 
+    float_inputs = True
+
     def forward(self, x, W, b=None):
         x2 = x.reshape(-1, x.shape[-1])
         self.x_shape = x.shape
@@ -42,6 +44,8 @@ class Embedding(Function):
 
     indices: (*) integers, W: (num_embeddings, embedding_dim) -> y: (*, embedding_dim).
     """
+
+    float_inputs = True
 
     def __init__(self, indices, padding_idx):
         self.indices, self.padding_idx = indices, padding_idx

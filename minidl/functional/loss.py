@@ -45,12 +45,17 @@ class CrossEntropy(Function):
     gx = (softmax(x) sum_c Q_c - Q) gl.
     """
 
+    float_inputs = True
+
     def __init__(self, Q, reduction, count, from_logits):
         self.Q, self.reduction, self.count, self.from_logits = Q, reduction, count, from_logits
 
     def forward(self, x):
+        xp = backend.get_array_module(x)
         logp = log_softmax_array(x, 1) if self.from_logits else x
-        l = -(self.Q * logp).sum(axis=1)
+        # a class with no target weight adds nothing, even where its log-probability is -inf
+        # (a masked logit, or the log of a zero probability): 0 * -inf would be NaN
+        l = -(self.Q * xp.where(self.Q == 0, 0, logp)).sum(axis=1)
         self.l_shape = l.shape
         if self.from_logits:
             self.logp = logp
@@ -148,6 +153,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 class MSELoss(Function):
     """l = (x - target)^2 elementwise, then reduced; gx = 2 (x - target) gl = -gtarget."""
 
+    float_inputs = True
+
     def __init__(self, reduction):
         self.reduction = reduction
 
@@ -176,6 +183,8 @@ class BCEWithLogits(Function):
     the binary cross-entropy of sigmoid(x) without forming log(sigmoid(x)).
     x, t: (*), w and pos_weight broadcast against them.  t is a constant.
     """
+
+    float_inputs = True
 
     def __init__(self, target, weight, pos_weight, reduction):
         self.t, self.w, self.pos_weight, self.reduction = target, weight, pos_weight, reduction

@@ -32,6 +32,8 @@ class BatchNorm(Function):
     xhat: backward folds xhat into per-channel coefficients of x.
     """
 
+    float_inputs = True
+
     def __init__(self, running_mean, running_var, training, momentum, eps):
         self.running_mean, self.running_var = running_mean, running_var
         self.training, self.momentum, self.eps = training, momentum, eps
@@ -101,6 +103,8 @@ class LocalResponseNorm(Function):
     where window_sum^T sums over the channels whose window contains c (the
     window mirrored).
     """
+
+    float_inputs = True
 
     def __init__(self, size, alpha, beta, k):
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k

@@ -20,6 +20,8 @@ __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d
 class _Pooling(Function):
     """What max and average pooling share: the geometry and the padded input."""
 
+    float_inputs = True
+
     def __init__(self, window, out_size):
         self.kernel, self.stride, self.padding = window.kernel, window.stride, window.padding
         self.dilation, self.out_size = window.dilation, out_size
@@ -142,6 +144,8 @@ class AdaptiveAvgPooling(Function):
     M (OH*OW, H*W), M[(i, j), (h, w)] = [h in bin i][w in bin j] / bin size.
     """
 
+    float_inputs = True
+
     def __init__(self, out_size):
         self.out_size = out_size
 
@@ -150,11 +154,28 @@ class AdaptiveAvgPooling(Function):
         N, C, H, W = self.x_shape = x.shape
         rows, cols = (_bin_matrix(xp, n, o, x.dtype) for n, o in zip((H, W), self.out_size))
         self.M = (rows[:, None, :, None] * cols[None, :, None, :]).reshape(-1, H * W)
-        return (x.reshape(N * C, H * W) @ self.M.T).reshape(N, C, *self.out_size)
+        return _bin_means(xp, x.reshape(N * C, H * W), self.M).reshape(N, C, *self.out_size)
 
     def backward(self, gy):
         N, C = gy.shape[:2]
-        return (gy.reshape(N * C, -1) @ self.M).reshape(self.x_shape)
+        return (gy.reshape(N * C, self.M.shape[0]) @ self.M).reshape(self.x_shape)     # N may be 0
+
+
+def _bin_means(xp, x, M):
+    """x (R, H*W) @ M^T, where a NaN or an infinity reaches only the bins that hold it.
+
+    In the product, 0 * NaN and 0 * inf are NaN: one non-finite pixel would
+    spoil every bin.  So the product runs on the finite pixels, and the bins
+    holding NaN, +inf or -inf (or both infinities) get the mean those give.
+    """
+    finite = xp.isfinite(x)
+    if bool(finite.all()):
+        return x @ M.T
+    inside = (M.T > 0).astype(x.dtype)
+    pos, neg, nan = ((mask.astype(x.dtype) @ inside) > 0
+                     for mask in (x == xp.inf, x == -xp.inf, xp.isnan(x)))
+    y = xp.where(pos, xp.inf, xp.where(neg, -xp.inf, xp.where(finite, x, 0) @ M.T))
+    return xp.where(nan | (pos & neg), xp.nan, y)
 
 
 def _bin_matrix(xp, size, out, dtype):

@@ -333,8 +333,9 @@ def check_channels(module, x, channels, ndims=None, axis=1):
     """Raise an error naming ``module`` unless ``x`` has ``channels`` entries along ``axis`` (and,
     if given, one of ``ndims`` dims): a layer checks its input once, in its forward."""
     if (ndims is not None and x.ndim not in ndims) or x.ndim == 0:
-        expected = " or ".join(str(n) for n in ndims) if ndims else "at least 1"
-        raise OpError(f"{module!r}: expected a {expected}-dim input, got shape {x.shape}")
+        expected = (f"a {' or '.join(str(n) for n in ndims)}-dim input" if ndims
+                    else "an input of at least 1 dim")
+        raise OpError(f"{module!r}: expected {expected}, got shape {x.shape}")
     if x.shape[axis] != channels:
         what = "features" if axis == -1 else "channels"
         raise OpError(f"{module!r}: input has {x.shape[axis]} {what}, expected {channels} "

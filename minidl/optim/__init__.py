@@ -2,6 +2,6 @@
 from . import lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
-from .optimizer import Optimizer
+from .optimizer import Optimizer, StateDictError
 from .rmsprop import RMSprop
 from .sgd import SGD

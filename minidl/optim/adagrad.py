@@ -19,6 +19,9 @@ class Adagrad(Optimizer):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, eps=eps))
 
+    def state_names(self, group):
+        return ("step", "sum")
+
     def update(self, p, g, state, group):
         xp = backend.get_array_module(p.data)
         if group["weight_decay"]:

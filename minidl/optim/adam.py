@@ -26,6 +26,9 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad))
 
+    def state_names(self, group):
+        return ("step", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
+
     def update(self, p, g, state, group):
         xp = backend.get_array_module(p.data)
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]

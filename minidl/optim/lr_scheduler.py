@@ -11,6 +11,8 @@ in ``lr_at``.  The two schedules of the CS5242 labs::
 import bisect
 import math
 
+from .optimizer import StateDictError
+
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR",
            "LambdaLR", "OneCycleLR", "ReduceLROnPlateau"]
 
@@ -53,7 +55,23 @@ class LRScheduler:
                 if k != "optimizer" and not callable(v) and k != "lr_lambdas"}
 
     def load_state_dict(self, state_dict):
+        """Restore what :meth:`state_dict` returned; :class:`StateDictError` for another's state."""
+        check_scheduler_state(self, state_dict)
         self.__dict__.update(state_dict)
+
+
+def check_scheduler_state(scheduler, state_dict):
+    """The saved state must have this scheduler's fields, one entry per parameter group in its lists."""
+    name = f"{type(scheduler).__name__}.load_state_dict"
+    own = scheduler.state_dict()
+    if not isinstance(state_dict, dict) or set(state_dict) != set(own):
+        got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+        raise StateDictError(f"{name}: the saved state has fields {got}, {type(scheduler).__name__} has "
+                             f"{sorted(own)}: is this the state of another scheduler?")
+    for key, value in own.items():
+        if isinstance(value, list) and len(state_dict[key]) != len(value):
+            raise StateDictError(f"{name}: the saved {key} has {len(state_dict[key])} entries, "
+                                 f"this optimizer has {len(value)} parameter groups")
 
 
 class StepLR(LRScheduler):
@@ -290,4 +308,5 @@ class ReduceLROnPlateau:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict):
+        check_scheduler_state(self, state_dict)
         self.__dict__.update(state_dict)

@@ -16,7 +16,12 @@ Parameter groups work as in PyTorch: pass a list of dicts, each with its
 from .. import backend
 from ..autograd import Tensor, enable_grad
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "StateDictError"]
+
+
+class StateDictError(ValueError):
+    """A state dict that does not fit what loads it: another optimizer's or scheduler's, or
+    other parameters'."""
 
 
 class Optimizer:
@@ -76,6 +81,14 @@ class Optimizer:
     def update(self, p, g, state, group):
         raise NotImplementedError(f"{type(self).__name__} must implement update")
 
+    def state_names(self, group):
+        """The names in the state of a parameter of ``group`` once it has been updated.
+
+        ``'step'`` is a step count; every other name is an array of the
+        parameter's shape.  :meth:`load_state_dict` checks saved state against it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement state_names")
+
     # -- checkpoints -----------------------------------------------------------
     def state_dict(self):
         """``{'state': {index: {name: value}}, 'param_groups': [{..., 'params': [index, ...]}]}``,
@@ -93,23 +106,57 @@ class Optimizer:
 
     def load_state_dict(self, state_dict):
         """Restore hyperparameters and state saved by :meth:`state_dict` (arrays from any device
-        are moved to each parameter's device and floating dtype)."""
-        name = type(self).__name__
-        groups = state_dict["param_groups"]
+        are moved to each parameter's device and floating dtype).
+
+        Raises :class:`StateDictError`, changing nothing, when the state does not
+        fit this optimizer: another optimizer's hyperparameters, other group
+        sizes, or per-parameter state of other names or shapes.
+        """
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+            got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise StateDictError(f"{name}: expected a dict with 'state' and 'param_groups', got {got}")
+        groups = list(state_dict["param_groups"])
         sizes = [len(g["params"]) for g in self.param_groups]
         saved_sizes = [len(g["params"]) for g in groups]
         if sizes != saved_sizes:
-            raise ValueError(f"{name}.load_state_dict: the saved groups hold {saved_sizes} parameters, "
-                             f"this optimizer's hold {sizes}")
-        params = {}
+            raise StateDictError(f"{name}: the saved groups hold {saved_sizes} parameters, "
+                                 f"this optimizer's hold {sizes}")
+        params, group_of = {}, {}
         for group, saved in zip(self.param_groups, groups):
+            hyper = set(saved) - {"params", "initial_lr"}
+            if hyper != set(self.defaults):
+                raise StateDictError(f"{name}: the saved groups have hyperparameters {sorted(hyper)}, "
+                                     f"{type(self).__name__} has {sorted(self.defaults)}: is this the state "
+                                     "of another optimizer?")
             for p, i in zip(group["params"], saved["params"]):
-                params[int(i)] = p
-            group.update({k: v for k, v in saved.items() if k != "params"})
-        self.state = {}
+                params[int(i)], group_of[int(i)] = p, saved
+        if sorted(params) != list(range(sum(sizes))):
+            raise StateDictError(f"{name}: the saved groups number their parameters "
+                                 f"{sorted(params)}, not 0..{sum(sizes) - 1}")
+        state = {}
         for i, saved in state_dict["state"].items():
+            if int(i) not in params:
+                raise StateDictError(f"{name}: state for parameter {i}, but there are only {len(params)}")
             p = params[int(i)]
-            self.state[p] = {k: _to_param(v, p) for k, v in saved.items()}
+            state[p] = {k: _to_param(v, p) for k, v in saved.items()}
+            self._check_state(name, int(i), p, state[p], group_of[int(i)])
+        for group, saved in zip(self.param_groups, groups):
+            group.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = state
+
+    def _check_state(self, name, i, p, state, group):
+        expected = set(self.state_names(group))
+        if set(state) != expected:
+            raise StateDictError(f"{name}: parameter {i} has state {sorted(state)}, but "
+                                 f"{type(self).__name__} with these hyperparameters keeps {sorted(expected)}")
+        for key, value in state.items():
+            if key == "step":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise StateDictError(f"{name}: parameter {i} has step {value!r}, not a count")
+            elif tuple(getattr(value, "shape", ())) != p.shape or not hasattr(value, "dtype"):
+                raise StateDictError(f"{name}: parameter {i} of shape {p.shape} has {key} of shape "
+                                     f"{tuple(getattr(value, 'shape', ()))}")
 
 
 def check_nonnegative(name, **values):

@@ -20,6 +20,10 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered))
 
+    def state_names(self, group):
+        return (("step", "square_avg") + (("momentum_buffer",) if group["momentum"] else ())
+                + (("grad_avg",) if group["centered"] else ()))
+
     def update(self, p, g, state, group):
         xp = backend.get_array_module(p.data)
         alpha = group["alpha"]

@@ -22,6 +22,9 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 
+    def state_names(self, group):
+        return ("momentum_buffer",) if group["momentum"] else ()
+
     def update(self, p, g, state, group):
         if group["weight_decay"]:
             g = g + group["weight_decay"] * p.data

@@ -3,7 +3,8 @@
 Datasets come by name from :func:`minidl.data.datasets.get_dataset`, their
 pixels scaled to [0, 1] and standardized by the training set's per-channel
 mean and standard deviation.  'mnist' falls back to the bundled subset when
-the full set's files are not found.  Augmentation, when asked for, moves
+the full set's files are in none of the searched directories; a file that
+is there but truncated or corrupt is an error naming it.  Augmentation, when asked for, moves
 each image by a few pixels (about 7% of its size; MNIST: 2 pixels) and
 mirrors colour images left-right at random.
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from .. import optim
 from ..data import get_batch, transforms
-from ..data.datasets import DatasetError, get_dataset
+from ..data.datasets import DatasetNotFoundError, get_dataset
 
 __all__ = ["OPTIMIZERS", "load_datasets", "make_optimizer", "parse_schedule", "make_scheduler"]
 
@@ -59,11 +60,13 @@ def load_datasets(name, root=None, download=False, augment=False, **options):
     try:
         train_set = get_dataset(name, train=True, root=root, download=download, **options)
         test_set = get_dataset(name, train=False, root=root, download=download, **options)
-    except DatasetError:
+    except DatasetNotFoundError as missing:
         if name != "mnist":
             raise
         train_set, test_set = (get_dataset("mnist-subset", train=split) for split in (True, False))
-        what, hint = "the full set is not in the cache, so the bundled subset: ", " (--download fetches it)"
+        what = (f"{missing.filename} is in none of the {len(missing.dirs)} directories searched, "
+                "so the bundled subset: ")
+        hint = " (--download fetches the full set)"
     mean, std = _channel_stats(train_set)
     image_shape = tuple(np.shape(train_set[0][0]))
     train_set.transform = _pipeline(mean, std, image_shape, augment)

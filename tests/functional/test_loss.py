@@ -228,3 +228,47 @@ def test_errors_name_the_op_and_values():
     with pytest.raises(OpError, match=r"pos_weight of shape \(2,\) does not broadcast to the input "
                                       r"shape \(4, 3\)"):
         F.binary_cross_entropy_with_logits(x, minidl.rand(4, 3), pos_weight=minidl.ones(2))
+
+
+# -- -inf log-probabilities of classes that are not the target ------------------------------
+@pytest.mark.torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_with_masked_logits_matches_torch(reduction):
+    torch = pytest.importorskip("torch")
+    logits = np.array([[2.0, -np.inf, 0.5], [-np.inf, 1.0, -1.0]])
+    target = np.array([0, 2])
+    x = minidl.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(x, target, reduction=reduction)
+    tx = torch.tensor(logits, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(tx, torch.tensor(target), reduction=reduction)
+    assert np.isfinite(loss.numpy()).all()
+    np.testing.assert_allclose(loss.numpy(), expected.detach().numpy(), rtol=1e-12)
+    loss.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.torch
+def test_nll_loss_of_the_log_of_a_zero_probability_matches_torch():
+    torch = pytest.importorskip("torch")
+    with np.errstate(divide="ignore"):
+        logp = np.log(np.array([[0.5, 0.0, 0.5], [0.0, 0.25, 0.75]]))
+    target = np.array([2, 1])
+    x = minidl.tensor(logp, requires_grad=True)
+    loss = F.nll_loss(x, target)
+    tx = torch.tensor(logp, requires_grad=True)
+    expected = torch.nn.functional.nll_loss(tx, torch.tensor(target))
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
+    loss.backward()
+    expected.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+def test_cross_entropy_with_masked_logits_is_finite_without_torch():
+    # closed form: the masked class has probability 0, so the loss is log(1 + e^-2) for logits (2, 0)
+    x = minidl.tensor([[2.0, -np.inf, 0.0]], requires_grad=True, dtype=np.float64)
+    loss = F.cross_entropy(x, np.array([0]))
+    assert loss.item() == pytest.approx(np.log1p(np.exp(-2.0)))
+    loss.backward()
+    p = np.exp(2.0) / (np.exp(2.0) + 1)
+    np.testing.assert_allclose(x.grad.numpy(), [[p - 1, 0.0, 1 - p]])

@@ -46,3 +46,8 @@ def test_errors():
         nn.Embedding(3, 2.5)
     with pytest.raises(OpError, match=r"Embedding\(3, 2\): padding_idx 3 is out of range"):
         nn.Embedding(3, 2, padding_idx=3)
+
+
+def test_a_scalar_input_names_the_dimensions_it_needs():
+    with pytest.raises(OpError, match=r"Linear\(.*\): expected an input of at least 1 dim, got shape \(\)"):
+        nn.Linear(3, 2)(make(np.array(1.0)))

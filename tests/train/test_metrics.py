@@ -60,3 +60,61 @@ def test_confusion_matrix_small_example():
     # true 0 predicted 0, true 0 predicted 1, true 1 predicted 1 twice; class 2 never appears
     matrix = confusion_matrix([0, 1, 1, 1], [0, 0, 1, 1], num_classes=3)
     np.testing.assert_array_equal(matrix, [[1, 1, 0], [0, 2, 0], [0, 0, 0]])
+
+
+# -- ties and NaN: what PyTorch users compute, and a diverged run never scores ----------------
+def test_accuracy_of_nan_scores_is_zero():
+    # a diverged run: every score NaN.  This used to report 1.0
+    scores = np.full((4, 10), np.nan, np.float32)
+    assert accuracy(make(scores, dtype=np.float32), make(np.array([0, 1, 2, 3]))) == 0.0
+    assert top5_accuracy(make(scores, dtype=np.float32), make(np.array([0, 1, 2, 3]))) == 0.0
+
+
+def test_a_row_with_one_nan_is_never_correct_even_with_k_at_least_c():
+    scores = np.array([[np.nan, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    assert accuracy(make(scores), make(np.array([2, 2])), topk=3) == 0.5
+
+
+def test_ties_go_to_the_lower_class_index_as_argmax():
+    # all-zero scores: argmax is class 0 in every row, so only the first target is right
+    assert accuracy(make(np.zeros((4, 10))), make(np.array([0, 1, 2, 3]))) == 0.25
+    # top-2 over ties: classes 0 and 1 are the first two
+    assert accuracy(make(np.zeros((4, 10))), make(np.array([0, 1, 2, 3])), topk=2) == 0.5
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("k", [1, 3])
+def test_accuracy_on_ties_agrees_with_torch_argmax_and_topk(k):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(k)
+    scores = rng.integers(0, 3, (200, 6)).astype(np.float64)     # many ties
+    target = rng.integers(0, 6, 200)
+    if k == 1:
+        expected = (torch.tensor(scores).argmax(1) == torch.tensor(target)).double().mean().item()
+    else:
+        # torch.topk does not promise an order among ties; a stable sort on -score is the lower-index rule
+        top = torch.tensor(-scores).sort(dim=1, stable=True).indices[:, :k]
+        expected = (top == torch.tensor(target)[:, None]).any(1).double().mean().item()
+    assert accuracy(make(scores), make(target), topk=k) == pytest.approx(expected)
+
+
+def test_accuracy_rejects_out_of_range_targets_and_empty_batches():
+    with pytest.raises(ValueError, match=r"accuracy: targets must be class indices in 0\.\.2"):
+        accuracy(make(np.zeros((2, 3))), make(np.array([0, 3])))
+    with pytest.raises(ValueError, match="accuracy: the batch is empty"):
+        accuracy(make(np.zeros((0, 3))), make(np.zeros(0, dtype=np.int64)))
+
+
+def test_confusion_matrix_from_scores_uses_the_same_tie_rule():
+    scores = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 2.0]])
+    np.testing.assert_array_equal(confusion_matrix(scores, [0, 2], 3), [[1, 0, 0], [0, 0, 0], [0, 1, 0]])
+
+
+def test_confusion_matrix_refuses_nan_scores_and_out_of_range_classes():
+    with pytest.raises(ValueError, match="1 of 2 rows of scores hold NaN"):
+        confusion_matrix(np.array([[np.nan, 0.0], [0.0, 1.0]]), [0, 1], 2)
+    # class 3 of 3 used to be counted in the next row's first cell
+    with pytest.raises(ValueError, match=r"predictions must be class indices in 0\.\.2"):
+        confusion_matrix([0, 3], [0, 1], 3)
+    with pytest.raises(ValueError, match=r"targets must be class indices"):
+        confusion_matrix([0, 1], [0, -1], 3)

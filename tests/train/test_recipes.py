@@ -5,6 +5,7 @@ import pytest
 from minidl import nn, optim
 from minidl.data import get_batch
 from minidl.data.datasets import DatasetError
+from minidl.data.datasets.download import missing_error
 from minidl.train import recipes
 from minidl.train.recipes import load_datasets, make_optimizer, make_scheduler, parse_schedule
 
@@ -80,17 +81,27 @@ def test_augmentation_moves_training_images_only():
     assert np.array_equal(get_batch(test_set, np.arange(20))[0], get_batch(test_set, np.arange(20))[0])
 
 
-def test_mnist_falls_back_to_the_bundled_subset_and_nothing_else_does(monkeypatch):
+def test_mnist_falls_back_to_the_bundled_subset_and_nothing_else_does(monkeypatch, tmp_path):
     real = recipes.get_dataset
 
     def missing_files(name, **kwargs):
         if name in ("mnist", "cifar10"):
-            raise DatasetError(f"{name}: files not found")
+            raise missing_error(name, "train-images-idx3-ubyte.gz", [tmp_path / "a", tmp_path / "b"])
         return real(name, **kwargs)
 
     monkeypatch.setattr(recipes, "get_dataset", missing_files)
     train_set, test_set, line = load_datasets("mnist")
     assert (len(train_set), len(test_set)) == (4000, 1000)
-    assert line.startswith("dataset mnist: the full set is not in the cache, so the bundled subset: 4,000")
-    with pytest.raises(DatasetError, match="cifar10: files not found"):
+    assert line.startswith("dataset mnist: train-images-idx3-ubyte.gz is in none of the 2 directories "
+                           "searched, so the bundled subset: 4,000")
+    with pytest.raises(DatasetError, match="cifar10: train-images-idx3-ubyte.gz not found"):
         load_datasets("cifar10")
+
+
+def test_a_corrupt_full_set_is_an_error_not_a_fallback(tmp_path, monkeypatch):
+    # this used to fall back silently, saying "the full set is not in the cache"
+    monkeypatch.setenv("MINIDL_DATA", str(tmp_path))
+    (tmp_path / "mnist").mkdir()
+    (tmp_path / "mnist" / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b not really gzip")
+    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte.gz: corrupt gzip data"):
+        load_datasets("mnist")

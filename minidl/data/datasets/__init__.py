@@ -11,15 +11,15 @@ import inspect
 
 from .cifar import CIFAR10, CIFAR100
 from .digits import Digits
-from .download import DatasetError, cache_dir
+from .download import DatasetError, DatasetNotFoundError, cache_dir
 from .folder import ImageFolder, image_folder_split, train_val_split
 from .mnist import MNIST, FashionMNIST
 from .subset import MNISTSubset
 from .synthetic import Shapes
 
 __all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "ImageFolder", "MNISTSubset", "Digits",
-           "Shapes", "image_folder_split", "train_val_split", "DatasetError", "cache_dir", "get_dataset",
-           "list_datasets"]
+           "Shapes", "image_folder_split", "train_val_split", "DatasetError", "DatasetNotFoundError",
+           "cache_dir", "get_dataset", "list_datasets"]
 
 
 DATASETS = {

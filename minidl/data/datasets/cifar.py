@@ -42,17 +42,37 @@ def _plain_dtype(*args):
     return dtype
 
 
+def _frombuffer(buffer, dtype, shape, order):
+    """How NumPy's pickle protocol 5 rebuilds an array, for plain dtypes only."""
+    return np.frombuffer(buffer, _plain_dtype(dtype)).reshape(shape, order=order)
+
+
+def _latin1_bytes(text, encoding):
+    """How Python 3 pickles bytes at protocol 2: a latin-1 string and the encoding's name."""
+    if encoding != "latin1":
+        raise DatasetError(f"CIFAR batch: refusing bytes in the encoding {encoding!r}")
+    return text.encode("latin1")
+
+
 class _BatchUnpickler(pickle.Unpickler):
     """Unpickles a CIFAR python batch: a dict of str, bytes, ints, lists and one uint8 array.
 
     The batches were written by Python 2's cPickle, whose array records name
-    exactly these three globals; anything else (``os.system``, ``eval`` ...)
-    is how a malicious pickle runs code, and is refused.
+    ``numpy.core.multiarray._reconstruct``, ``numpy.ndarray`` and
+    ``numpy.dtype``; a batch saved again by Python 3 and NumPy 2 names
+    ``numpy._core`` instead, ``numpy._core.numeric._frombuffer`` (protocol 5)
+    or ``_codecs.encode`` (bytes at protocol 2).  These are resolved to safe
+    functions; anything else (``os.system``, ``eval`` ...) is how a malicious
+    pickle runs code, and is refused.
     """
 
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+               ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+               ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+               ("numpy._core.numeric", "_frombuffer"): _frombuffer,
                ("numpy", "ndarray"): np.ndarray,
-               ("numpy", "dtype"): _plain_dtype}
+               ("numpy", "dtype"): _plain_dtype,
+               ("_codecs", "encode"): _latin1_bytes}
 
     def find_class(self, module, name):
         try:
@@ -72,7 +92,8 @@ def load_batch(raw, name):
         raise DatasetError(f"{name}: not a readable CIFAR batch ({type(error).__name__}: {error})") from error
     if not isinstance(batch, dict):
         raise DatasetError(f"{name}: expected a dict, got {type(batch).__name__}")
-    return batch
+    # a batch loaded with encoding='bytes' and saved again has bytes keys
+    return {key.decode("latin1") if isinstance(key, bytes) else key: value for key, value in batch.items()}
 
 
 def _check_md5(path, expected):

@@ -21,14 +21,25 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-__all__ = ["DatasetError", "offline", "cache_dir", "search_dirs", "find_file", "download_dir",
-           "download", "missing_error", "file_digest"]
+__all__ = ["DatasetError", "DatasetNotFoundError", "offline", "cache_dir", "search_dirs", "find_file",
+           "download_dir", "download", "missing_error", "file_digest"]
 
 SYSTEM_DIRS = ("/usr/share/datasets", "/usr/local/share/datasets")
 
 
 class DatasetError(RuntimeError):
     """A dataset file is missing, truncated, corrupt or fails its checksum."""
+
+
+class DatasetNotFoundError(DatasetError):
+    """A dataset file that is in none of the searched directories (as opposed to present but bad).
+
+    ``dataset`` and ``filename`` say what was looked for, ``dirs`` where.
+    """
+
+    def __init__(self, message, dataset, filename, dirs):
+        super().__init__(message)
+        self.dataset, self.filename, self.dirs = dataset, filename, list(dirs)
 
 
 def offline():
@@ -75,11 +86,12 @@ def download_dir(name, root=None):
 
 
 def missing_error(dataset, filename, dirs, hint=""):
-    """The DatasetError for a file found nowhere: what, where we looked, and how to get it."""
+    """The DatasetNotFoundError for a file found nowhere: what, where we looked, and how to get it."""
     searched = "\n".join(f"  {d}" for d in dirs)
     how = (f"Download it with {dataset}(..., download=True), put it in one of the directories above, "
            "or set MINIDL_DATA to a directory that holds it.")
-    return DatasetError(f"{dataset}: {filename} not found. Searched:\n{searched}\n{how} {hint}".rstrip())
+    message = f"{dataset}: {filename} not found. Searched:\n{searched}\n{how} {hint}".rstrip()
+    return DatasetNotFoundError(message, dataset, filename, dirs)
 
 
 def file_digest(path, algorithm="md5"):

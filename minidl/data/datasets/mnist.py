@@ -5,8 +5,10 @@ uint8), the number of dimensions, each dimension as a big-endian uint32, then
 the values.  Images are ``0x00000803`` (uint8, 3 dims: N x 28 x 28), labels
 ``0x00000801`` (uint8, N).
 
-Each file is checked after decompression: its header, its exact length, its
-shape and the SHA-256 of the decompressed bytes.  The digests of the
+Each file is checked as it is decompressed: its header and shape first, so
+that no more bytes are read than the expected shape holds (a small gzip bomb
+cannot fill the memory), then its exact length and the SHA-256 of the
+decompressed bytes.  The digests of the
 decompressed data, not of the ``.gz`` files, are what identify a release:
 Debian recompressed Fashion-MNIST, so its ``.gz`` bytes differ from upstream
 while the data inside is identical.
@@ -43,19 +45,45 @@ def parse_idx(raw, name="IDX data"):
     return np.frombuffer(raw, dtype, offset=header).reshape(dims)
 
 
-def read_idx(path):
-    """The decompressed bytes of an IDX file (gzip recognised by its magic bytes, not its name)."""
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
-            raise DatasetError(f"{path}: corrupt gzip data ({error})") from error
-    return raw
+def read_idx(path, shape=None):
+    """The decompressed bytes of an IDX file (gzip recognised by its magic bytes, not its name).
+
+    The header is read first; with ``shape`` given, a header of another shape
+    is a DatasetError before any data is read.  At most one byte more than
+    the header announces is read, which is enough for :func:`parse_idx` to
+    tell a file that is too long.
+    """
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == b"\x1f\x8b"
+    try:
+        with (gzip.open if gzipped else open)(path, "rb") as f:
+            magic = f.read(4)
+            ndim = magic[3] if len(magic) == 4 else 0
+            dims_bytes = f.read(4 * ndim)
+            if len(magic) == 4 and magic[2] in IDX_TYPES and len(dims_bytes) == 4 * ndim:
+                dims = struct.unpack(f">{ndim}I", dims_bytes)
+                if shape is not None and dims != tuple(shape):
+                    raise DatasetError(f"{path}: its header announces shape {dims}, expected {tuple(shape)}")
+                size = int(np.prod(dims, dtype=np.int64)) * np.dtype(IDX_TYPES[magic[2]]).itemsize
+                return magic + dims_bytes + _read_at_most(f, size + 1)
+            return magic + dims_bytes
+    except (OSError, EOFError, zlib.error) as error:
+        raise DatasetError(f"{path}: corrupt gzip data ({error})") from error
+
+
+def _read_at_most(f, limit):
+    chunks = []
+    while limit > 0:
+        chunk = f.read(min(limit, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        limit -= len(chunk)
+    return b"".join(chunks)
 
 
 def _checked_idx(path, shape, sha256):
-    raw = read_idx(path)
+    raw = read_idx(path, shape)
     array = parse_idx(raw, str(path))
     if array.shape != tuple(shape) or array.dtype != np.uint8:
         raise DatasetError(f"{path}: holds a {array.dtype} array of shape {array.shape}, "

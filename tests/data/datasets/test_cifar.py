@@ -245,3 +245,25 @@ def test_download_checks_the_published_md5(tmp_path, small_cifar, monkeypatch):
     monkeypatch.setattr(CIFAR10, "spec", dataclasses.replace(CIFAR10.spec, python_md5=md5))
     check(CIFAR10(root=tmp_path / "data", train=False, download=True), *CIFAR10_DATA[False])
     assert (tmp_path / "data" / "cifar10" / "cifar-10-python.tar.gz").is_file()
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+@pytest.mark.parametrize("keys", [str, bytes])
+def test_batches_saved_again_by_python_3_and_numpy_2_load(tmp_path, small_cifar, protocol, keys):
+    # re-saving names numpy._core (NumPy 2), _frombuffer (protocol 5) or _codecs.encode (protocol 2):
+    # these used to be refused as "malicious"
+    images, labels = CIFAR10_DATA[False]
+    batch = {keys(b"data") if keys is bytes else "data": images.reshape(len(images), -1),
+             keys(b"labels") if keys is bytes else "labels": labels.tolist(),
+             keys(b"filenames") if keys is bytes else "filenames": [b"y.png"] * len(images)}
+    write_folder(tmp_path / "cifar-10-batches-py", {"test_batch": pickle.dumps(batch, protocol=protocol)})
+    check(CIFAR10(root=tmp_path, train=False), images, labels)
+
+
+def test_a_protocol_2_pickle_may_only_encode_latin1_bytes(tmp_path, small_cifar):
+    raw = pickle.dumps({"data": b"\xff"}, protocol=2)
+    assert b"_codecs\nencode" in raw
+    raw = raw.replace(b"latin1", b"utf_16")
+    write_folder(tmp_path / "cifar-10-batches-py", {"test_batch": raw})
+    with pytest.raises(DatasetError, match="refusing bytes in the encoding"):
+        CIFAR10(root=tmp_path, train=False)

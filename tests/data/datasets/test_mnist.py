@@ -93,7 +93,7 @@ def corrupt_variants():
         "not IDX": (b"GIF89a" + good[6:], "bad magic number"),
         "truncated": (good[:-100], "truncated or corrupt"),
         "trailing bytes": (good + b"\x00", "truncated or corrupt"),
-        "wrong count": (idx_bytes(IMAGES[True][:5]), r"expected uint8 of shape \(6, 28, 28\)"),
+        "wrong count": (idx_bytes(IMAGES[True][:5]), r"shape \(5, 28, 28\), expected \(6, 28, 28\)"),
         "other pixels": (idx_bytes(255 - IMAGES[True]), "checksum mismatch"),
     }
 
@@ -209,3 +209,39 @@ def test_real_fashion_mnist_from_the_system_directory(monkeypatch):
     assert np.bincount(train.targets).tolist() == [6000] * 10
     assert np.bincount(test.targets).tolist() == [1000] * 10
     assert train.classes[9] == "Ankle boot"
+
+
+def test_a_gzip_bomb_is_refused_after_reading_only_the_expected_bytes(tmp_path, small_mnist, monkeypatch):
+    # a right header followed by far more data than it announces: decompressing it whole used to come
+    # first; now at most one byte past the announced size is read
+    bomb = idx_bytes(IMAGES[True]) + bytes(50 << 20)
+    write(tmp_path, {**raw_files(True), "train-images-idx3-ubyte": bomb})
+    import gzip as gzip_module
+    read = []
+    real_read = gzip_module.GzipFile.read
+
+    def counting_read(self, size=-1):
+        data = real_read(self, size)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(gzip_module.GzipFile, "read", counting_read)
+    with pytest.raises(DatasetError, match="truncated or corrupt"):
+        MNIST(root=tmp_path)
+    assert sum(read) <= len(idx_bytes(IMAGES[True])) + 1 + len(idx_bytes(LABELS[True])) + 1
+    # a header announcing another shape is refused before any data is read
+    huge = struct.pack(">4B3I", 0, 0, 8, 3, 10**9, 28, 28)
+    write(tmp_path, {**raw_files(True), "train-images-idx3-ubyte": huge})
+    with pytest.raises(DatasetError, match=r"announces shape \(1000000000, 28, 28\)"):
+        MNIST(root=tmp_path)
+
+
+def test_present_but_corrupt_is_not_missing(tmp_path, small_mnist):
+    from minidl.data.datasets import DatasetNotFoundError
+    with pytest.raises(DatasetNotFoundError) as missing:
+        MNIST(root=tmp_path)
+    assert missing.value.filename == "train-images-idx3-ubyte.gz" and tmp_path / "mnist" in missing.value.dirs
+    write(tmp_path, {**raw_files(True), "train-images-idx3-ubyte": b"\x00\x00\x08"})
+    with pytest.raises(DatasetError, match="train-images-idx3-ubyte.gz") as corrupt:
+        MNIST(root=tmp_path)
+    assert not isinstance(corrupt.value, DatasetNotFoundError)
