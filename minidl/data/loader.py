@@ -95,14 +95,16 @@ class DataLoader:
     def _batches(self, order, transforms_generator):
         """Yield the epoch's batches as Tensors on the device; augmentations draw from the given generator."""
         dtype = self.dtype or backend.get_default_dtype()
-        with seeding.using(transforms_generator):
-            for k in range(len(self)):
-                indices = order[k * self.batch_size:(k + 1) * self.batch_size]
+        for k in range(len(self)):
+            indices = order[k * self.batch_size:(k + 1) * self.batch_size]
+            # installed per batch, never across the yield: the consumer's code between batches (and
+            # another loader iterated alongside) must draw from its own generator, not this epoch's
+            with seeding.using(transforms_generator):
                 if self.collate_fn is None:
                     batch = get_batch(self.dataset, indices)
                 else:
                     batch = self.collate_fn([self.dataset[int(i)] for i in indices])
-                yield tuple(_to_tensor(part, self.device, dtype) for part in batch)
+            yield tuple(_to_tensor(part, self.device, dtype) for part in batch)
 
     def __iter__(self):
         batches = self._batches(*self._epoch())
