@@ -66,18 +66,18 @@ def test_bottleneck_matches_torch(options, torch_options, dtype, rtol):
 
 @pytest.mark.torch
 def test_resnet18_cifar_has_the_parameters_of_its_torch_definition():
-    from tests.models import torch_resnets
-    theirs = torch_resnets.ResNet(torch_resnets.BasicBlock, [2, 2, 2, 2], num_classes=10, cifar_stem=True)
+    from benchmarks import torch_models
+    theirs = torch_models.ResNet18Cifar(num_classes=10)
     assert count_params(get("resnet18_cifar")) == sum(p.numel() for p in theirs.parameters())
 
 
 @pytest.mark.torch
 @pytest.mark.slow
 def test_resnet18_cifar_matches_torch():
-    from tests.models import torch_resnets
+    from benchmarks import torch_models
     with default_dtype(np.float64):
         model = get("resnet18_cifar")
-    theirs = torch_resnets.ResNet(torch_resnets.BasicBlock, [2, 2, 2, 2], num_classes=10, cifar_stem=True)
+    theirs = torch_models.ResNet18Cifar(num_classes=10)
     assert_parity(model, theirs, _input((2, 3, 16, 16)), rtol=1e-10, train_outputs=True)
 
 

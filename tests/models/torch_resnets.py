@@ -73,19 +73,15 @@ class Bottleneck(nn.Module):
 
 
 class ResNet(nn.Module):
-    def __init__(self, block, layers, num_classes=1000, groups=1, width_per_group=64, stride_on_1x1=False,
-                 cifar_stem=False):
+    def __init__(self, block, layers, num_classes=1000, groups=1, width_per_group=64, stride_on_1x1=False):
         super().__init__()
         self.inplanes = 64
         self.extra = {} if block is BasicBlock else dict(groups=groups, base_width=width_per_group,
                                                          stride_on_1x1=stride_on_1x1)
-        if cifar_stem:
-            self.conv1 = conv3x3(3, 64)
-        else:
-            self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU()
-        self.maxpool = nn.Identity() if cifar_stem else nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = self._make_layer(block, 64, layers[0])
         self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
         self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
