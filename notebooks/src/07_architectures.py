@@ -227,6 +227,16 @@ print(f"VGG-19: first linear layer {first_fc.in_features:,} -> {first_fc.out_fea
       f"{head:,} of {total:,} parameters ({100 * head / total:.0f}%)")
 del vgg19
 
+# The claims above, checked on the table this run built.
+table = {r["name"]: r for r in rows}
+assert head > 0.7 * total
+assert table["googlenet"]["params"] < table["alexnet_original"]["params"] / 8
+assert table["resnet152"]["layers"] > 8 * table["vgg19"]["layers"]
+assert table["resnet152"]["params"] < table["vgg19"]["params"]
+if not FAST:    # fast mode skips the MACs of the large inputs
+    assert abs(table["vgg16"]["macs"] / 1e9 - 15.5) < 0.05 and abs(table["alexnet"]["macs"] / 1e9 - 0.71) < 0.01
+    assert table["resnet152"]["macs"] < table["vgg19"]["macs"]
+
 # %% [markdown]
 # ## Top-5 error against size and cost
 # The ILSVRC top-5 errors of the slides, year by year, then against the parameters and
