@@ -186,6 +186,10 @@ print("the shortcuts remove it (the deeper residual net degrades by less than 1 
       "yes" if residual_gap < 1 else "no")
 print(f"plain56 minus resnet56, same layers and parameters: "
       f"{train_error('plain56')[0] - train_error('resnet56')[0]:+.1f} points of training error")
+if not FAST:    # the paper's lesson, on this run: plain-56 degrades, the residual nets beat their plain twins
+    assert plain_gap >= 1 and residual_gap < 1, (plain_gap, residual_gap)
+    assert train_error("resnet56")[0] < train_error("plain56")[0] - 1
+    assert train_error("resnet20")[0] <= train_error("plain20")[0]
 
 # %% [markdown]
 # How to read these lines:
