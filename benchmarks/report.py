@@ -13,8 +13,8 @@ import json
 import math
 from pathlib import Path
 
-__all__ = ["PARITY_TOL", "MNIST_EPOCH", "parity_ok", "targets", "ratio", "write_json", "markdown",
-           "write_chart"]
+__all__ = ["PARITY_TOL", "QUIET_LOAD", "load_warning", "MNIST_EPOCH", "parity_ok", "targets", "ratio",
+           "write_json", "markdown", "write_chart"]
 
 PARITY_TOL = 1e-4       # float32 outputs and gradients within 1e-4 of PyTorch's, relative to their scale
 MNIST_EPOCH = 60_000    # images in one MNIST training epoch
@@ -152,10 +152,26 @@ def _errors(records):
     return out
 
 
+QUIET_LOAD = 1.0    # a 1-minute load average above this: other work shared the cores
+
+
+def load_warning(environment, settings):
+    """A sentence saying the figures do not count when the machine was busy at the start or the end
+    of the run, else None."""
+    loads = [environment["load_average_1_5_15min"][0], *settings.get("load_average_at_end", [])[:1]]
+    if max(loads) <= QUIET_LOAD:
+        return None
+    return (f"**Busy machine: the 1-minute load average was {loads[0]:.2f} at the start"
+            + (f" and {loads[1]:.2f} at the end" if len(loads) > 1 else "")
+            + f" (above {QUIET_LOAD:g}). Other work shared the cores, so these figures do not count;"
+            " run again on a quiet machine.**")
+
+
 def markdown(environment, settings, records):
     """The whole report as Markdown text."""
     env = environment
-    lines = ["# minidl vs PyTorch", "",
+    warning = load_warning(env, settings)
+    lines = ["# minidl vs PyTorch", "", *([warning, ""] if warning else []),
              f"Times are medians of {settings['reps']} repetitions after {settings['warmup']} warm-up "
              "calls, in milliseconds, with the interquartile range in brackets; minidl and PyTorch ran "
              "alternately in one process.  Ratios are minidl / PyTorch (below 1: minidl is faster).  "

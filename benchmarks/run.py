@@ -160,6 +160,9 @@ def main(argv=None):
     print(text)
     for note in notes:
         print("note:", note)
+    warning = report.load_warning(env, settings)
+    if warning:
+        print("WARNING:", warning.strip("*"))
     print(f"wrote {out / 'results.json'}, {out / 'results.md'}, {out / 'results.png'}")
 
 
