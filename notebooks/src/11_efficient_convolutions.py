@@ -147,8 +147,8 @@ plt.show()
 # %% [markdown]
 # VGG-16 carries more than five times the parameters of either (asserted above), most in its
 # fully connected head, and (in a full run) more multiply-accumulates per image than either,
-# although its input is smaller (both asserted; the figures are those printed above). Inception v3 and Xception spend their budget on depth
-# and width of cheap convolutions instead.
+# although its input is smaller (both asserted; the figures are those printed above).
+# Inception v3 and Xception spend their budget on depth and width of cheap convolutions instead.
 #
 # ## Exercises
 # 1. Replace the bottleneck's 64 by 128 channels. How many weights now, and what is the
