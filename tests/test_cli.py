@@ -487,7 +487,8 @@ def test_building_the_parser_builds_no_tensor(monkeypatch):
 
 
 def test_each_module_of_the_cli_package_is_a_command():
-    assert cli.command_names() == ["bench", "demo", "gradcheck", "models", "summary", "train"]
+    assert cli.command_names() == ["bench", "demo", "export_torchvision", "gradcheck", "models", "summary",
+                                   "train"]
 
 
 def test_the_library_never_imports_the_command_line():
