@@ -195,6 +195,10 @@ def _check_names(settings):
     if settings["image_size"] and settings["dataset"] != "image-folder":
         raise UsageError(f"--image-size resizes the images of --dataset image-folder only; the "
                          f"{settings['dataset']} images keep their size")
+    if (settings["dataset"] == "image-folder" and not settings["image_size"]
+            and models.input_size(settings["model"]) is None):
+        raise UsageError(f"model {settings['model']} has no input size of its own: give --image-size N, the "
+                         "side of the square crops it should see")
     if settings["cache_features"] and not settings["freeze"]:
         raise UsageError("--cache-features needs --freeze: features can be computed once only when the "
                          "network that computes them does not change")
