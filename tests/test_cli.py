@@ -683,3 +683,16 @@ def test_export_torchvision_without_torchvision_says_what_to_do(capsys, monkeypa
 def test_export_torchvision_of_a_model_minidl_lacks(capsys, tmp_path):
     line = _usage_error(capsys, ["export-torchvision", "resnet35", str(tmp_path / "x.npz")])
     assert "unknown model 'resnet35'" in line
+
+
+def test_a_fine_tuning_run_resumes_bit_for_bit(tmp_path, tiny_cnn, no_figures):
+    folder = _photos(tmp_path / "photos", "flat")
+    flags = ["--weights", str(_weights(tmp_path)), "--freeze", "--cache-features", "--schedule", "none",
+             "--cache-dir", str(tmp_path / "cache")]
+    assert _train_photos(folder, tmp_path / "whole", *flags) == 0
+    assert _train_photos(folder, tmp_path / "split", *flags, "--epochs", "1") == 0
+    assert cli.main(["train", "--data-dir", str(folder), "--quiet", "--out", str(tmp_path / "split"),
+                     "--resume", "--epochs", "2", "--cache-dir", str(tmp_path / "cache")]) == 0
+    whole, split = (minidl.load(tmp_path / run / "checkpoint.npz")["model"] for run in ("whole", "split"))
+    for name, value in whole.items():
+        np.testing.assert_array_equal(split[name], value, err_msg=name)
