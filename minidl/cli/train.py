@@ -123,8 +123,9 @@ def add_parser(sub):
                         "multistep:M1,M2,...:GAMMA (e.g. multistep:10,14,18:0.5), cosine or none "
                         f"(default {SETTINGS['schedule']})")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction,
-                   help="random shifts of the training images, and left-right flips of colour ones "
-                        "(default on; --no-augment turns it off)")
+                   help="random shifts of the training images, and left-right flips of colour ones; "
+                        "image-folder: the practice's random resized crops, rotations up to 90 degrees and "
+                        "flips (default on; --no-augment turns it off)")
     p.add_argument("--weights", metavar="PATH",
                    help="start from these pretrained weights (.npz, see `python -m minidl "
                         "export-torchvision`); "
