@@ -4,6 +4,7 @@ import json
 import os
 import re
 import stat
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -487,7 +488,8 @@ def test_building_the_parser_builds_no_tensor(monkeypatch):
 
 
 def test_each_module_of_the_cli_package_is_a_command():
-    assert cli.command_names() == ["bench", "demo", "gradcheck", "models", "summary", "train"]
+    assert cli.command_names() == ["bench", "demo", "export_torchvision", "gradcheck", "models", "summary",
+                                   "train"]
 
 
 def test_the_library_never_imports_the_command_line():
@@ -536,3 +538,161 @@ def test_train_help_states_the_data_parallel_rules(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "--distributed" in text and "the learning rate is not scaled" in text
     assert "batch-norm statistics are per rank" in text and "rank 0 alone prints" in text
+
+
+# --------------------------------------------------------------------------- #
+# photos of any size: Dogs vs Cats as the practice does it, and fine-tuning
+# --------------------------------------------------------------------------- #
+def _photos(root, layout, per_class=8):
+    """JPEGs of mixed sizes and aspect ratios, cats reddish and dogs greenish, in Kaggle's flat layout
+    (root/cat.0.jpg) or in class folders (root/cat/0.jpg)."""
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for i in range(per_class):
+        for label, name in enumerate(["cat", "dog"]):
+            h, w = rng.integers(12, 40, size=2)
+            pixels = rng.integers(0, 100, size=(h, w, 3)).astype(np.uint8)
+            pixels[..., label] += 150
+            path = root / f"{name}.{i}.jpg" if layout == "flat" else root / name / f"{i}.jpg"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels).save(path)
+    return root
+
+
+@pytest.fixture
+def tiny_cnn(monkeypatch):
+    """A convolutional model for colour photos of any size, with batch norm in its body."""
+    def tiny_cnn(num_classes=10):
+        return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, num_classes))
+    monkeypatch.setitem(registry._MODELS, "tiny_cnn", tiny_cnn)
+    return "tiny_cnn"
+
+
+def _train_photos(folder, out, *flags):
+    return cli.main(["train", "--dataset", "image-folder", "--data-dir", str(folder), "--model", "tiny_cnn",
+                     "--image-size", "16", "--epochs", "2", "--batch-size", "4", "--quiet", "--out", str(out),
+                     *flags])
+
+
+@pytest.mark.parametrize("layout", ["flat", "folders"])
+def test_train_on_photos_of_mixed_sizes(tmp_path, capsys, tiny_cnn, layout):
+    folder = _photos(tmp_path / "photos", layout)
+    assert _train_photos(folder, tmp_path / "run") == 0
+    out = capsys.readouterr().out
+    # no val/ folder: 10% of each class drawn from the training photos
+    assert "14 training / 2 validation photos" in out and "cropped to 16x16, 2 classes (cat, dog)" in out
+    assert (tmp_path / "run" / "misclassified.png").exists()
+
+
+def test_the_photos_get_the_transforms_of_the_practice(tmp_path, monkeypatch):
+    from minidl.data import presets
+    from minidl.train import recipes
+    made = []
+    for name in ("photo_train_transform", "photo_eval_transform"):
+        original = getattr(presets, name)
+        monkeypatch.setattr(presets, name,
+                            lambda *a, _f=original, _n=name, **k: made.append(_n) or _f(*a, **k))
+    train, val, _ = recipes.load_photo_folder(_photos(tmp_path, "flat"), 16, augment=True)
+    assert sorted(made) == ["photo_eval_transform", "photo_train_transform"]
+    assert train[0][0].shape == val[0][0].shape == (3, 16, 16)
+    assert abs(np.mean([val[i][0].mean() for i in range(len(val))])) < 1     # normalized by their own stats
+
+
+def _weights(tmp_path, num_classes=5):
+    """A weights file of tiny_cnn trained for another number of classes."""
+    path = tmp_path / "weights.npz"
+    minidl.save(registry.get("tiny_cnn", num_classes=num_classes).state_dict(), path)
+    return path
+
+
+def test_weights_that_do_not_exist_or_fit_are_one_error_line(tmp_path, capsys, tiny_cnn):
+    folder = _photos(tmp_path / "photos", "flat")
+    line = _usage_error(capsys, ["train", "--dataset", "image-folder", "--data-dir", str(folder), "--model",
+                                 "tiny_cnn", "--image-size", "16", "--weights", str(tmp_path / "none.npz"),
+                                 "--out", str(tmp_path)])
+    assert "--weights" in line and "no such file" in line
+    minidl.save({"w": np.zeros(3, np.float32)}, tmp_path / "other.npz")
+    line = _usage_error(capsys, ["train", "--dataset", "image-folder", "--data-dir", str(folder), "--model",
+                                 "tiny_cnn", "--image-size", "16", "--weights", str(tmp_path / "other.npz"),
+                                 "--out", str(tmp_path)])
+    assert "weights do not fit" in line
+
+
+def test_freeze_trains_the_new_head_only(tmp_path, capsys, tiny_cnn, no_figures, monkeypatch):
+    folder = _photos(tmp_path / "photos", "flat")
+    weights = _weights(tmp_path)
+    given = []
+    original = cli_train.recipes.make_optimizer
+    monkeypatch.setattr(cli_train.recipes, "make_optimizer", lambda name, ps, *a: given.append(list(ps))
+                        or original(name, given[-1], *a))
+    assert _train_photos(folder, tmp_path / "run", "--weights", str(weights), "--freeze") == 0
+    out = capsys.readouterr().out
+    assert "tiny_cnn: re-initialized 5 for 2 outputs" in out and "training 5 only (10 parameters)" in out
+    assert [tuple(p.shape) for p in given[0]] == [(2, 4), (2,)]
+    before, after = minidl.load(weights), minidl.load(tmp_path / "run" / "checkpoint.npz")["model"]
+    for name in before:
+        if not name.startswith("5."):       # the body, batch norm's running statistics included
+            np.testing.assert_array_equal(after[name], before[name], err_msg=name)
+
+
+def test_cached_features_are_computed_once_and_reused(tmp_path, capsys, tiny_cnn, no_figures):
+    folder = _photos(tmp_path / "photos", "flat")
+    weights = _weights(tmp_path)
+    flags = ["--weights", str(weights), "--freeze", "--cache-features",
+             "--cache-dir", str(tmp_path / "cache")]
+    assert _train_photos(folder, tmp_path / "first", *flags) == 0
+    first = capsys.readouterr().out
+    assert first.count("computed in") == 2 and "training features 14 x 4" in first
+    assert _train_photos(folder, tmp_path / "second", *flags) == 0
+    second = capsys.readouterr().out
+    assert second.count("read from") == 2 and "computed in" not in second
+    runs = [minidl.load(tmp_path / run / "checkpoint.npz") for run in ("first", "second")]
+    assert runs[0]["history"][-1]["val_loss"] == runs[1]["history"][-1]["val_loss"]
+    for name, value in runs[0]["model"].items():
+        np.testing.assert_array_equal(runs[1]["model"][name], value, err_msg=name)
+    assert len(list((tmp_path / "cache").iterdir())) == 2
+    assert json.loads((tmp_path / "first" / "config.json").read_text())["augment"] is False
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--cache-features"], "--cache-features needs --freeze"),
+    (["--freeze", "--cache-features", "--augment"], "cannot draw new random crops every epoch"),
+    (["--model", "tiny_cnn"], "model tiny_cnn has no input size of its own: give --image-size N"),
+])
+def test_photo_flags_refuse_what_they_cannot_do(tmp_path, capsys, tiny_cnn, flags, message):
+    line = _usage_error(capsys, ["train", "--dataset", "image-folder", "--out", str(tmp_path), *flags])
+    assert message in line
+
+
+def test_train_help_says_cached_features_are_not_augmented(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    assert "no random augmentation in this mode" in " ".join(capsys.readouterr().out.split())
+
+
+def test_export_torchvision_without_torchvision_says_what_to_do(capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "torchvision", None)      # as if absent, whether or not it is
+    line = _usage_error(capsys, ["export-torchvision", "resnet34", str(tmp_path / "r34.npz")])
+    assert line == ("python -m minidl export-torchvision: error: export_torchvision needs torch and "
+                    "torchvision (import of torchvision halted; None in sys.modules): pip install torch "
+                    "torchvision, export there, and copy the .npz file here")
+    assert not (tmp_path / "r34.npz").exists()
+
+
+def test_export_torchvision_of_a_model_minidl_lacks(capsys, tmp_path):
+    line = _usage_error(capsys, ["export-torchvision", "resnet35", str(tmp_path / "x.npz")])
+    assert "unknown model 'resnet35'" in line
+
+
+def test_a_fine_tuning_run_resumes_bit_for_bit(tmp_path, tiny_cnn, no_figures):
+    folder = _photos(tmp_path / "photos", "flat")
+    flags = ["--weights", str(_weights(tmp_path)), "--freeze", "--cache-features", "--schedule", "none",
+             "--cache-dir", str(tmp_path / "cache")]
+    assert _train_photos(folder, tmp_path / "whole", *flags) == 0
+    assert _train_photos(folder, tmp_path / "split", *flags, "--epochs", "1") == 0
+    assert cli.main(["train", "--data-dir", str(folder), "--quiet", "--out", str(tmp_path / "split"),
+                     "--resume", "--epochs", "2", "--cache-dir", str(tmp_path / "cache")]) == 0
+    whole, split = (minidl.load(tmp_path / run / "checkpoint.npz")["model"] for run in ("whole", "split"))
+    for name, value in whole.items():
+        np.testing.assert_array_equal(split[name], value, err_msg=name)

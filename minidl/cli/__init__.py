@@ -1,7 +1,8 @@
 """The command line: ``python -m minidl COMMAND`` (``minidl COMMAND`` once installed).
 
 Each command is one module of this package (``train``, ``summary``,
-``models``, ``gradcheck``, ``bench``, ``demo``) with the same two names:
+``models``, ``gradcheck``, ``bench``, ``demo``, ``export_torchvision``) with
+the same two names:
 
 * ``add_parser(subparsers)``: adds the command's parser and sets its
   defaults ``run`` (the function to call with the parsed flags) and
@@ -26,6 +27,9 @@ __all__ = ["main", "build_parser", "command_names"]
 USAGE = """\
     python -m minidl train                         # LeNet-5 on MNIST, under a minute on 2 cores
     python -m minidl train --model mnist_convnet --dataset fashion-mnist --epochs 10
+    python -m minidl export-torchvision resnet34 r34.npz   # torchvision's weights, where torch is installed
+    python -m minidl train --dataset image-folder --data-dir dogs-vs-cats/train --model resnet34 \
+        --weights r34.npz --freeze --cache-features     # fine-tune the head of a pretrained network
     python -m minidl summary vgg16                 # add --input 3,32,32 for another input size
     python -m minidl models                        # the zoo, with parameter counts
     python -m minidl gradcheck conv2d              # check an op's backward numerically

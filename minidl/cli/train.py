@@ -26,6 +26,15 @@ Ctrl-C stops with one line naming the last checkpoint and the command that
 goes on from it; a loss that becomes NaN or infinite stops with an error
 naming the epoch and step (see :class:`minidl.train.TrainingDiverged`).
 
+Fine-tuning: ``--weights PATH`` loads pretrained weights (a classifier
+built for another number of classes is re-initialized, and a line says
+so); ``--freeze`` trains that classifier alone, the rest of the network
+frozen and kept in eval mode; ``--freeze --cache-features`` computes the
+frozen network's features once, keeps them on disk (``--cache-dir``,
+default ``OUT/features``) keyed by the model, the weights file's digest,
+the image size and the dataset's files, and trains the head on them, with
+no random augmentation (see :mod:`minidl.train.features`).
+
 With ``--distributed``, under ``mpirun -np N python -m mpi4py -m minidl
 train``, every rank runs this same command on its own part of the data (see
 :mod:`minidl.distributed`): the global ``--batch-size`` B is split into B / N
@@ -50,6 +59,8 @@ from minidl.serialization import CheckpointError
 from minidl.summary import count_parameters
 from minidl.train import Checkpoint, TrainingDiverged, blas_threads, fit, load_checkpoint, predict, recipes
 from minidl.train.checkpoint import read_checkpoint
+from minidl.train.features import (FeatureCache, FrozenBody, extract_features, feature_key, file_digest,
+                                   freeze, submodule)
 from minidl.train.history import write_json
 from minidl.train.metrics import confusion_matrix
 
@@ -63,7 +74,8 @@ FIGURES = ["curves.png", "confusion.png", "misclassified.png"]
 # two busy cores.  Their flags default to None in the parser, which tells a flag given from one left out.
 SETTINGS = {"model": "lenet5", "dataset": "mnist", "image_size": None, "epochs": 18, "batch_size": 64,
             "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0, "schedule": "cosine",
-            "augment": True, "seed": 0}
+            "augment": True, "seed": 0, "weights": None, "freeze": False, "cache_features": False}
+SWITCHES = ("augment", "freeze", "cache_features")     # settings given as flags without a value
 
 
 # --------------------------------------------------------------------------- #
@@ -91,7 +103,9 @@ def add_parser(sub):
                         "holding train/ and val/)")
     p.add_argument("--download", action="store_true", help="download missing dataset files")
     p.add_argument("--image-size", type=positive_int, metavar="N",
-                   help="image-folder: resize the images on load (N: the shorter side)")
+                   help="image-folder: the side of the square crops the model sees (training: random "
+                        "resized crops, rotations and flips; validation: the shorter side resized to N, "
+                        "then the centre); default the model's own input size, e.g. 224")
     p.add_argument("--epochs", type=positive_int, metavar="N",
                    help=f"the total number of epochs, those of a resumed run included "
                         f"(default {SETTINGS['epochs']})")
@@ -109,8 +123,24 @@ def add_parser(sub):
                         "multistep:M1,M2,...:GAMMA (e.g. multistep:10,14,18:0.5), cosine or none "
                         f"(default {SETTINGS['schedule']})")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction,
-                   help="random shifts of the training images, and left-right flips of colour ones "
-                        "(default on; --no-augment turns it off)")
+                   help="random shifts of the training images, and left-right flips of colour ones; "
+                        "image-folder: the practice's random resized crops, rotations up to 90 degrees and "
+                        "flips (default on; --no-augment turns it off)")
+    p.add_argument("--weights", metavar="PATH",
+                   help="start from these pretrained weights (.npz, see `python -m minidl "
+                        "export-torchvision`); "
+                        "a classifier for another number of classes is re-initialized; image-folder photos "
+                        "are then normalized with ImageNet's mean and std")
+    p.add_argument("--freeze", action="store_true", default=None,
+                   help="train the classifier only: every other parameter is frozen, and that part of the "
+                        "network stays in eval mode (no dropout, batch norm's running statistics)")
+    p.add_argument("--cache-features", action="store_true", default=None,
+                   help="with --freeze: compute the frozen network's features (the classifier's input) once, "
+                        "store them in --cache-dir and train the classifier on them, reusing them in every "
+                        "epoch and run; no random augmentation in this mode (every image is seen as "
+                        "validation sees it: resized, centre crop)")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="where --cache-features keeps the features (default OUT/features)")
     p.add_argument("--device", default="cpu", metavar="DEVICE", help="cpu, cuda or cuda:N (default cpu)")
     p.add_argument("--threads", type=positive_int, metavar="N",
                    help="BLAS threads on the CPU (default 1, the fastest for small networks and on a "
@@ -139,7 +169,13 @@ def _flag(key, value):
     """'--batch-size 64', '--no-augment': how ``value`` of setting ``key`` is written on the command line."""
     if key == "augment":
         return "--augment" if value else "--no-augment"
+    if key in SWITCHES:
+        return _flag_name(key) if value else f"no {_flag_name(key)}"
     return f"--{key.replace('_', '-')} {value}"
+
+
+def _flag_name(key):
+    return f"--{key.replace('_', '-')}"
 
 
 def _plural(n, word):
@@ -160,6 +196,25 @@ def _check_names(settings):
     if settings["image_size"] and settings["dataset"] != "image-folder":
         raise UsageError(f"--image-size resizes the images of --dataset image-folder only; the "
                          f"{settings['dataset']} images keep their size")
+    if (settings["dataset"] == "image-folder" and not settings["image_size"]
+            and models.input_size(settings["model"]) is None):
+        raise UsageError(f"model {settings['model']} has no input size of its own: give --image-size N, the "
+                         "side of the square crops it should see")
+    if settings["cache_features"] and not settings["freeze"]:
+        raise UsageError("--cache-features needs --freeze: features can be computed once only when the "
+                         "network that computes them does not change")
+
+
+def _check_fine_tuning(given, settings, args):
+    """The settings of --cache-features: no augmentation (refused if asked for), one process."""
+    if not settings["cache_features"]:
+        return settings
+    if given.get("augment"):
+        raise UsageError("--cache-features computes each image's features once, so it cannot draw new "
+                         "random crops every epoch: leave out --augment")
+    if args.distributed:
+        raise UsageError("--cache-features runs in one process: leave out --distributed")
+    return {**settings, "augment": False}
 
 
 def _check_device(spec):
@@ -261,6 +316,7 @@ def run(args):
     resumed = _read_run(out) if args.resume else None
     settings = _resumed_settings(resumed, given, out) if resumed else named
     _check_names(settings)
+    settings = _check_fine_tuning(given, settings, args)
     if resumed and resumed.done == settings["epochs"]:
         print(f"{resumed.checkpoint} already holds {_plural(resumed.done, 'epoch')}, the total asked for: "
               f"nothing to train (--epochs is the total; give more than {resumed.done} to train further)")
@@ -316,6 +372,41 @@ def _check_input(model, dataset, settings):
     model.train()
 
 
+def _build_model(settings, num_classes):
+    """The model of the run, with its --weights if given (a WeightsError is a usage error)."""
+    try:
+        return models.get(settings["model"], num_classes=num_classes, weights=settings["weights"])
+    except models.WeightsError as error:
+        raise UsageError(f"--weights {settings['weights']}: {error}") from None
+
+
+def _cached_features(args, settings, model, head, train_set, test_set, out, device, image_size, say):
+    """The frozen network's features of both splits, as TensorDatasets: read from the cache, or
+    computed once (in the datasets' order, batch by batch) and stored there."""
+    cache = FeatureCache(Path(args.cache_dir) if args.cache_dir else out / "features")
+    weights = (file_digest(settings["weights"]) if settings["weights"]
+               else f"random-init-seed-{settings['seed']}")
+    found = []
+    for name, dataset in (("training", train_set), ("validation", test_set)):
+        samples = getattr(dataset, "samples", None)
+        if samples is None:
+            raise UsageError(f"--cache-features keys the features by the dataset's files; --dataset "
+                             f"{settings['dataset']} has none: use --dataset image-folder")
+        key = feature_key(settings["model"], weights, image_size, samples, dataset.transform)
+        # a generator of its own: whether the features are computed or read, the run's random draws
+        # after this point are the same
+        loader = data.DataLoader(dataset, settings["batch_size"], device=device,
+                                 generator=backend.Generator("cpu", 0))
+        start = time.perf_counter()
+        (x, y), cached = cache.get(key, lambda: extract_features(model, loader, head))
+        say(f"{name} features {x.shape[0]:,} x {x.shape[1]:,}: "
+            + (f"read from {cache.path(key)}" if cached
+               else f"computed in {time.perf_counter() - start:.1f} s, stored in {cache.path(key)}"))
+        found.append(data.TensorDataset(x, y))
+    found[0].classes = found[1].classes = train_set.classes
+    return found
+
+
 def _write_config(args, settings, out, device, resumed):
     """config.json: the settings of the first invocation, then one entry per resume."""
     invocation = {"out": str(out), "device": str(device), "data_dir": args.data_dir,
@@ -345,19 +436,34 @@ def _train(args, settings, out, device, resumed):
     main = distributed.is_main()
     say = print if main else (lambda *_: None)
     backend.manual_seed(settings["seed"])
-    options = {"size": settings["image_size"]} if settings["image_size"] else {}
+    options = {}
+    if settings["dataset"] == "image-folder":
+        options["image_size"] = settings["image_size"] or models.input_size(settings["model"])[-1]
+        if settings["weights"]:
+            options["stats"] = (data.presets.IMAGENET_MEAN, data.presets.IMAGENET_STD)
     try:
         train_set, test_set, line = recipes.load_datasets(settings["dataset"], args.data_dir, args.download,
                                                           settings["augment"], **options)
     except data.DatasetError as error:
         raise UsageError(" ".join(str(error).split())) from None     # the whole message, on one line
     say(line)
-    train_loader, test_loader = _loaders(settings, train_set, test_set, device, args.distributed)
     # placed once, here, before the optimizer is built over its parameters (and a resumed optimizer's
     # state is loaded onto their device); the loaders place the batches, so fit moves nothing
-    model = models.get(settings["model"], num_classes=len(train_set.classes)).to(device)
+    model = _build_model(settings, len(train_set.classes)).to(device)
     _check_input(model, train_set, settings)
-    optimizer = recipes.make_optimizer(settings["optimizer"], model.parameters(), settings["lr"],
+    net, trained, shown = model, model, test_set      # shown: the images the figures show
+    if settings["freeze"]:
+        head = freeze(model)
+        trained = submodule(model, head)
+        inputs = "images"
+        if settings["cache_features"]:
+            inputs = "features"
+            train_set, test_set = _cached_features(args, settings, model, head, train_set, test_set, out,
+                                                   device, options.get("image_size"), say)
+        net = FrozenBody(model, head, inputs)
+        say(f"training {head} only ({count_parameters(trained):,} parameters); the rest is frozen")
+    train_loader, test_loader = _loaders(settings, train_set, test_set, device, args.distributed)
+    optimizer = recipes.make_optimizer(settings["optimizer"], trained.parameters(), settings["lr"],
                                        settings["momentum"], settings["weight_decay"])
     epochs = settings["epochs"]
     scheduler = recipes.make_scheduler(recipes.parse_schedule(settings["schedule"]), optimizer, epochs)
@@ -365,7 +471,7 @@ def _train(args, settings, out, device, resumed):
     history = None
     if resumed:
         try:
-            history = load_checkpoint(resumed.contents, model, optimizer, scheduler, train_loader)
+            history = load_checkpoint(resumed.contents, net, optimizer, scheduler, train_loader)
         except (RuntimeError, ValueError, KeyError) as error:
             raise UsageError(f"--resume: {checkpoint.path} does not fit this run: {error}") from None
         checkpoint.epoch = len(history)
@@ -381,7 +487,7 @@ def _train(args, settings, out, device, resumed):
         # NumPy's overflow warnings would come before the one line that says the run diverged, which
         # fit raises as soon as the loss is not finite
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            history = fit(model, train_loader, test_loader, optimizer, scheduler, epochs,
+            history = fit(net, train_loader, test_loader, optimizer, scheduler, epochs,
                           callbacks=[checkpoint] if main else [], history=history,
                           progress=main and not args.quiet, distributed=args.distributed)
     except TrainingDiverged as error:
@@ -401,7 +507,7 @@ def _train(args, settings, out, device, resumed):
           f"{time.perf_counter() - start:.1f} s")
     if args.distributed:     # the figures' predictions are of the whole test set, not of rank 0's part
         test_loader = data.DataLoader(test_set, 500, device=device)
-    figures = write_figures(model, test_set, test_loader, history, out)
+    figures = write_figures(net, shown, test_loader, history, out)
     print(f"wrote {out}/: " + ", ".join(["checkpoint.npz", "history.json", "config.json", *figures]))
 
 

@@ -8,6 +8,10 @@ is there but truncated or corrupt is an error naming it.  Augmentation, when ask
 each image by a few pixels (about 7% of its size; MNIST: 2 pixels) and
 mirrors colour images left-right at random.
 
+'image-folder' (photos of any size, see :func:`load_photo_folder`) gets the
+transforms of the Dogs vs Cats practice instead: a random resized crop,
+rotation and flip for training, a resize and centre crop for validation.
+
 Learning-rate schedules are written ``kind[:arguments]``:
 
 * ``step:5:0.6667``: multiply by 0.6667 every 5 epochs (lab 03: 0.25 divided by 1.5 every 5 epochs);
@@ -18,10 +22,11 @@ Learning-rate schedules are written ``kind[:arguments]``:
 import numpy as np
 
 from .. import optim
-from ..data import get_batch, transforms
-from ..data.datasets import DatasetNotFoundError, get_dataset
+from ..data import get_batch, presets, transforms
+from ..data.datasets import DatasetNotFoundError, get_dataset, image_folder_split
 
-__all__ = ["OPTIMIZERS", "load_datasets", "make_optimizer", "parse_schedule", "make_scheduler"]
+__all__ = ["OPTIMIZERS", "load_datasets", "load_photo_folder", "make_optimizer", "parse_schedule",
+           "make_scheduler"]
 
 OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop", "adagrad"]
 SCHEDULES = ["step:STEP:GAMMA", "multistep:M1,M2,...:GAMMA", "cosine", "none"]
@@ -49,13 +54,48 @@ def _pipeline(mean, std, image_shape, augment):
     return transforms.Compose([*steps, transforms.ToFloat(), transforms.Normalize(mean, std)])
 
 
+# photos of mixed sizes cannot be stacked as they are: their statistics are measured on squares of
+# this side (a small side keeps 2,000 decoded photos in a few hundred MB)
+STATS_SIZE = 64
+
+
+def load_photo_folder(root, image_size, augment=False, stats=None):
+    """The training and validation splits of a folder of photos (see
+    :func:`~minidl.data.datasets.image_folder_split`), and one line saying what was loaded.
+
+    Training images get :func:`~minidl.data.presets.photo_train_transform`
+    (random resized crop to ``image_size``, rotation up to 90 degrees, flip)
+    when ``augment``, else the validation images' transform,
+    :func:`~minidl.data.presets.photo_eval_transform` (resize the shorter
+    side, centre crop).  ``stats``: the (mean, std) to normalize with, e.g.
+    ImageNet's for pretrained weights; by default the training images' own,
+    measured after resizing them to STATS_SIZE squares.
+    """
+    train_set = image_folder_split(root, train=True)
+    val_set = image_folder_split(root, train=False)
+    if stats is None:
+        square = transforms.Resize((STATS_SIZE, STATS_SIZE))
+        stats = _channel_stats(train_set.subset(range(len(train_set)), transform=square))
+    mean, std = (tuple(float(v) for v in values) for values in stats)
+    val_set.transform = presets.photo_eval_transform(image_size, mean, std)
+    train_set.transform = (presets.photo_train_transform(image_size, mean, std) if augment
+                           else val_set.transform)
+    line = (f"dataset image-folder: {len(train_set):,} training / {len(val_set):,} validation photos from "
+            f"{root}, cropped to {image_size}x{image_size}, {len(train_set.classes)} classes "
+            f"({', '.join(train_set.classes)})")
+    return train_set, val_set, line
+
+
 def load_datasets(name, root=None, download=False, augment=False, **options):
     """The training and test sets of dataset ``name``, and one line saying what was loaded.
 
-    ``root``, ``download`` and ``options`` go to :func:`get_dataset`.  The
-    training set gets the augmentation when ``augment``; both get the same
-    standardization.
+    ``root``, ``download`` and ``options`` go to :func:`get_dataset`, except
+    for 'image-folder', whose ``root`` and ``options`` (``image_size``,
+    ``stats``) go to :func:`load_photo_folder`.  The training set gets the
+    augmentation when ``augment``; both get the same standardization.
     """
+    if name == "image-folder":
+        return load_photo_folder(root, augment=augment, **options)
     what, hint = "", ""
     try:
         train_set = get_dataset(name, train=True, root=root, download=download, **options)
