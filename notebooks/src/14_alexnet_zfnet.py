@@ -14,8 +14,8 @@
 # %%
 import os
 
-import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import display
 
 import minidl
 import minidl.functional as F
@@ -131,8 +131,7 @@ for layer, channel in (("c1", 0), ("c3", 0)):
     boxes = [a.box for a in found if a.box is not None]
     patch_sizes[layer] = np.mean([(bottom - top) * (right - left) for top, left, bottom, right in boxes])
     title = f"{layer}, filter {channel}: its 9 strongest test digits, and the patch it sees"
-    viz.plot_top_activations(test_set, found, title=title)
-    plt.show()
+    display(viz.plot_top_activations(test_set, found, title=title))      # a Figure: shown, not returned
     print(f"{layer} filter {channel}: activations {values[0]:.2f} ... {values[-1]:.2f}, "
           f"mean patch {patch_sizes[layer]:.0f} pixels")
 assert patch_sizes["c3"] > 2 * patch_sizes["c1"], patch_sizes
