@@ -99,6 +99,11 @@ for device in DEVICES:
             f"{impl} {stats['median_ms']:8.2f} ms" for impl, stats in
             records[-1].get("step" if kind == "model" else "forward_backward", {}).items()
             if "median_ms" in stats))
+# A timing means something only if both libraries computed the same thing: the harness compares
+# outputs and gradients before any clock is read, and this run's comparisons all passed.
+if env["torch"]:
+    compared = [r for r in records if "parity" in r and r["device"] == "cpu"]
+    assert compared and all(report.parity_ok(r["parity"]) for r in compared), [r["parity"] for r in compared]
 
 # %% [markdown]
 # One bar per implementation and device, on a log scale (the layers differ by three orders of
