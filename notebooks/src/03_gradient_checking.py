@@ -11,6 +11,7 @@
 # - a deliberately broken backward, caught.
 
 # %%
+import re
 import shutil
 
 import matplotlib.pyplot as plt
@@ -87,13 +88,15 @@ def show(graph):
     print("\n".join(graph.source.splitlines()[:12]), "\n...")
 
 
+# A Function's node: label=NAME ... shape=box, quoted or not (graphviz quotes only where it must)
+FUNCTION_NODE = re.compile(r'label="?(\w+)"?[^\]]*\bshape="?box"?[\s\]]')
+
+
 def functions(graph):
     """How many times each Function appears in a drawn graph."""
     names = {}
-    for line in graph.source.splitlines():
-        if "shape=box" in line and "box3d" not in line:
-            name = line.split("label=")[1].split()[0].strip('"')
-            names[name] = names.get(name, 0) + 1
+    for name in FUNCTION_NODE.findall(graph.source):
+        names[name] = names.get(name, 0) + 1
     return names
 
 
