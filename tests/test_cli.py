@@ -672,10 +672,12 @@ def test_train_help_says_cached_features_are_not_augmented(capsys):
 
 
 def test_export_torchvision_without_torchvision_says_what_to_do(capsys, monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "torchvision", None)      # as if absent, whether or not it is
+    # as if both were absent, whether or not they are: torch is imported first
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.setitem(sys.modules, "torchvision", None)
     line = _usage_error(capsys, ["export-torchvision", "resnet34", str(tmp_path / "r34.npz")])
     assert line == ("python -m minidl export-torchvision: error: export_torchvision needs torch and "
-                    "torchvision (import of torchvision halted; None in sys.modules): pip install torch "
+                    "torchvision (import of torch halted; None in sys.modules): pip install torch "
                     "torchvision, export there, and copy the .npz file here")
     assert not (tmp_path / "r34.npz").exists()
 
