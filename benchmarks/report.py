@@ -155,22 +155,21 @@ def _errors(records):
 QUIET_LOAD = 1.0    # a 1-minute load average above this: other work shared the cores
 
 
-def load_warning(environment, settings):
-    """A sentence saying the figures do not count when the machine was busy at the start or the end
-    of the run, else None."""
-    loads = [environment["load_average_1_5_15min"][0], *settings.get("load_average_at_end", [])[:1]]
-    if max(loads) <= QUIET_LOAD:
+def load_warning(environment):
+    """A sentence saying the figures do not count when the machine was busy as the run started, else
+    None.  Only the load at the start tells: by the end it includes the run's own threads."""
+    load = environment["load_average_1_5_15min"][0]
+    if load <= QUIET_LOAD:
         return None
-    return (f"**Busy machine: the 1-minute load average was {loads[0]:.2f} at the start"
-            + (f" and {loads[1]:.2f} at the end" if len(loads) > 1 else "")
-            + f" (above {QUIET_LOAD:g}). Other work shared the cores, so these figures do not count;"
-            " run again on a quiet machine.**")
+    return (f"**Busy machine: the 1-minute load average was {load:.2f} when the run started (above "
+            f"{QUIET_LOAD:g}). Other work shared the cores, so these figures do not count; run again on "
+            "a quiet machine.**")
 
 
 def markdown(environment, settings, records):
     """The whole report as Markdown text."""
     env = environment
-    warning = load_warning(env, settings)
+    warning = load_warning(env)
     lines = ["# minidl vs PyTorch", "", *([warning, ""] if warning else []),
              f"Times are medians of {settings['reps']} repetitions after {settings['warmup']} warm-up "
              "calls, in milliseconds, with the interquartile range in brackets; minidl and PyTorch ran "
