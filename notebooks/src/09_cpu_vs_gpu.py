@@ -40,12 +40,14 @@ minidl.manual_seed(0)
 # ## The machine
 # The benchmark records what a timing depends on. BLAS is the library that multiplies the
 # matrices (OpenBLAS or MKL under NumPy, cuBLAS on a GPU); the harness gives it and PyTorch
-# the same number of threads. The load average says how busy the machine was: other work
-# on the same cores slows every library, multi-threaded ones most.
+# the same number of threads, here one, as notebook 4 trains (so that the two notebooks'
+# images per second can be compared). The load average says how busy the machine was: other
+# work on the same cores slows every library, multi-threaded ones most.
 
 # %%
 # fast mode is the harness's smoke run: one layer, one model, batch 2, one repetition
-args = run.parse_args(["--quick", "--no-memory"] if FAST else ["--reps", "3", "--warmup", "1", "--no-memory"])
+args = run.parse_args(["--threads", "1", "--no-memory"]
+                      + (["--quick"] if FAST else ["--reps", "3", "--warmup", "1"]))
 impls.set_threads(args.threads)
 DEVICES = ["cpu"] + (["cuda"] if minidl.cuda.is_available() else [])
 env = environment.collect()
@@ -301,7 +303,7 @@ plt.show()
 # ## Exercises
 # 1. Run `python benchmarks/run.py --only vgg_cifar --breakdown` on your machine. Which layer type
 #    dominates the VGG step, and how does the share of "outside Functions" compare with the MNIST ConvNet's?
-# 2. Re-run the layer and model cells with `run.parse_args(["--threads", "1", ...])`. Which get
+# 2. Re-run the layer and model cells with `run.parse_args(["--threads", "2", ...])`. Which get
 #    slower, which faster, and by how much? (Think of the copy share, and of a busy machine.)
 # 3. Change `BREAKDOWN_MODEL`'s batch size (the `batch` argument) from 128 to 8. How do the shares of
 #    conv, of the optimizer step and of "outside Functions" change, and why?
