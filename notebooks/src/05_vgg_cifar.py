@@ -133,6 +133,33 @@ print(f"\nConvNet: its 8 convolutions hold {conv_params:,} parameters, "
       f"its 3 fully connected layers {fc_params:,} ({100 * fc_params / (conv_params + fc_params):.0f}%)")
 
 # %% [markdown]
+# Lab 04's slides count the ConvNet block by block: 38K, 221K, 885K, 3.3M and 25.2M for the
+# fully connected head, about 30M in all. `minidl.summary` gives each layer's parameters; summed
+# per block they are:
+
+# %%
+table = minidl.summary(vgg, (3, 32, 32), verbose=False)
+per_layer = {name: params for name, _, _, params, _ in table.rows}     # (name, type, shapes, params, MACs)
+blocks = {f"block {b}": sum(n for name, n in per_layer.items() if name.startswith(f"features.conv{b}_"))
+          for b in range(1, 5)}
+blocks["fully connected"] = sum(n for name, n in per_layer.items() if name.startswith("classifier."))
+SLIDE = {"block 1": 38e3, "block 2": 221e3, "block 3": 885e3, "block 4": 3.3e6, "fully connected": 25.2e6}
+for name, count in blocks.items():
+    print(f"{name:<16} {count:>11,}   slide: {SLIDE[name]:>10,.0f}")
+print(f"{'total':<16} {sum(blocks.values()):>11,}")
+assert sum(blocks.values()) == table.total_params == 29_900_362
+assert blocks["block 4"] == 512 * 256 * 3 * 3 + 512 + 512 * 512 * 3 * 3 + 512 == 3_539_968
+slide_block4 = 512 * 216 * 3 * 3 + 512 + 512 * 512 * 3 * 3 + 512
+print(f"the slide's block 4 formula reads 512 x 216 x 3 x 3 + ...: {slide_block4:,} (its 3.3M); "
+      f"with the 256 channels block 3 passes on: 3,539,968")
+
+# %% [markdown]
+# Every block but the fourth matches the slide. The slide writes block 4's first convolution
+# as 512 x **216** x 3 x 3, which gives its 3.3M; block 3 ends with 256 channels, so it is
+# 512 x 256 x 3 x 3 and block 4 holds 3,539,968 weights. Checking a published count by
+# computing it is how to catch such a typo.
+
+# %% [markdown]
 # The convolutions do almost all of the computing (each 3x3 filter is applied at every
 # position of its map), the fully connected layers hold most of the weights (each weight
 # is used once per image). `minidl.summary(vgg, (3, 32, 32))` lists both per layer.
