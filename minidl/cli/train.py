@@ -47,7 +47,6 @@ scaled.  Rank 0 alone prints, writes the files and draws the figures.
 import argparse
 import datetime
 import importlib.util
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -55,10 +54,8 @@ from pathlib import Path
 import numpy as np
 
 from minidl import autograd, backend, cuda, data, distributed, models
-from minidl.serialization import CheckpointError
 from minidl.summary import count_parameters
 from minidl.train import Checkpoint, TrainingDiverged, blas_threads, fit, load_checkpoint, predict, recipes
-from minidl.train.checkpoint import read_checkpoint
 from minidl.train.features import (FeatureCache, FrozenBody, extract_features, feature_key, file_digest,
                                    freeze, submodule)
 from minidl.train.history import write_json
@@ -66,16 +63,10 @@ from minidl.train.metrics import confusion_matrix
 
 from ._common import (CommandError, Interrupted, UsageError, non_negative_float, positive_float,
                       positive_int, unknown)
+from ._settings import SETTINGS, plural, read_run, resumed_settings
 
 FIGURES = ["curves.png", "confusion.png", "misclassified.png"]
 
-# A run's settings and their defaults, chosen for the main job: LeNet-5 on the bundled MNIST subset
-# reaches 97.7-97.9% test accuracy with them (seeds 0-2; 97.4-97.5% after 15 epochs), in about 45 s on
-# two busy cores.  Their flags default to None in the parser, which tells a flag given from one left out.
-SETTINGS = {"model": "lenet5", "dataset": "mnist", "image_size": None, "epochs": 18, "batch_size": 64,
-            "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0, "schedule": "cosine",
-            "augment": True, "seed": 0, "weights": None, "freeze": False, "cache_features": False}
-SWITCHES = ("augment", "freeze", "cache_features")     # settings given as flags without a value
 
 
 # --------------------------------------------------------------------------- #
@@ -165,29 +156,6 @@ def add_parser(sub):
 # --------------------------------------------------------------------------- #
 # Checks before any data is loaded
 # --------------------------------------------------------------------------- #
-def _flag(key, value):
-    """'--batch-size 64', '--no-augment': how ``value`` of setting ``key`` is written on the command line."""
-    if key == "augment":
-        return "--augment" if value else "--no-augment"
-    if key in SWITCHES:
-        return _flag_name(key) if value else f"no {_flag_name(key)}"
-    return f"--{key.replace('_', '-')} {value}"
-
-
-def _flag_name(key):
-    return f"--{key.replace('_', '-')}"
-
-
-def _plural(n, word):
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _same(key, a, b):
-    if key == "schedule":
-        return recipes.parse_schedule(a) == recipes.parse_schedule(b)
-    return a == b
-
-
 def _check_names(settings):
     if settings["model"] not in models.list_models():
         raise UsageError(unknown("model", settings["model"], models.list_models()))
@@ -241,70 +209,6 @@ def _check_out(out):
         raise UsageError(f"--out {out}: cannot write there ({error.strerror})") from None
 
 
-class _Resume:
-    """A run to go on from: its checkpoint's contents, its config.json and its settings."""
-
-    def __init__(self, checkpoint, contents, config):
-        self.checkpoint, self.contents, self.config = checkpoint, contents, config
-        self.settings = {key: config.get(key, default) for key, default in SETTINGS.items()}
-        if isinstance(self.settings["schedule"], list):      # config.json of an older minidl
-            self.settings["schedule"] = ":".join(
-                ",".join(map(str, v)) if isinstance(v, list) else str(v) for v in self.settings["schedule"])
-        self.done = contents["epoch"]
-        resumes = config.get("resumes") or [config]
-        self.total = resumes[-1].get("epochs", self.settings["epochs"])
-
-
-def _read_run(out):
-    """The run in ``out`` to resume (None when there is no checkpoint), checked before any data loads."""
-    checkpoint = out / "checkpoint.npz"
-    if not checkpoint.exists():
-        return None
-    try:
-        contents = read_checkpoint(checkpoint)
-    except CheckpointError as error:
-        raise UsageError(f"--resume: cannot go on from {checkpoint}: {error}") from None
-    config_path = out / "config.json"
-    try:
-        config = json.loads(config_path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"--resume: {out} has a checkpoint but no config.json, so the settings of its run "
-                         "are unknown: restore config.json, or start afresh without --resume") from None
-    except (ValueError, OSError) as error:
-        raise UsageError(f"--resume: cannot read {config_path}: {error}") from None
-    if not isinstance(config, dict) or "model" not in config:
-        raise UsageError(f"--resume: {config_path} is not the config.json of a minidl train run")
-    run = _Resume(checkpoint, contents, config)
-    try:
-        recipes.parse_schedule(run.settings["schedule"])
-    except ValueError as error:
-        raise UsageError(f"--resume: {config_path}: {error}") from None
-    return run
-
-
-def _resumed_settings(run, given, out):
-    """The settings of a resumed run: the run's own, with --epochs as the new total; conflicts refused."""
-    conflicts = [f"{_flag(key, value)} (the run's: {_flag(key, run.settings[key])})"
-                 for key, value in given.items()
-                 if key != "epochs" and not _same(key, value, run.settings[key])]
-    if conflicts:
-        raise UsageError(f"--resume: the run in {out} has other settings: {'; '.join(conflicts)}; a resumed "
-                         "run keeps its settings, so leave these flags out, or start a new run in another "
-                         "--out")
-    total = given.get("epochs", run.total)
-    if total < run.done:
-        raise UsageError(f"--epochs {total}: --epochs is the total number of epochs, and {run.checkpoint} "
-                         f"already holds {run.done}; give more than {run.done} to train further")
-    cosine = recipes.parse_schedule(run.settings["schedule"]) == ("cosine",)
-    if cosine and total not in (run.done, run.settings["epochs"]):
-        span = _plural(run.settings["epochs"], "epoch")
-        raise UsageError(f"--epochs {total}: the cosine schedule of the run in {out} spans {span} and "
-                         "reaches a learning rate of 0 at the last one, "
-                         f"so it cannot be stretched to {total}; start a new run of {total} epochs in "
-                         "another --out")
-    return {**run.settings, "epochs": total}
-
-
 # --------------------------------------------------------------------------- #
 # The run
 # --------------------------------------------------------------------------- #
@@ -313,12 +217,12 @@ def run(args):
     given = {key: getattr(args, key) for key in SETTINGS if getattr(args, key) is not None}
     named = {**SETTINGS, **given}
     out = Path(args.out or f"runs/{named['model']}-{named['dataset']}")
-    resumed = _read_run(out) if args.resume else None
-    settings = _resumed_settings(resumed, given, out) if resumed else named
+    resumed = read_run(out) if args.resume else None
+    settings = resumed_settings(resumed, given, out) if resumed else named
     _check_names(settings)
     settings = _check_fine_tuning(given, settings, args)
     if resumed and resumed.done == settings["epochs"]:
-        print(f"{resumed.checkpoint} already holds {_plural(resumed.done, 'epoch')}, the total asked for: "
+        print(f"{resumed.checkpoint} already holds {plural(resumed.done, 'epoch')}, the total asked for: "
               f"nothing to train (--epochs is the total; give more than {resumed.done} to train further)")
         return 0
     if args.distributed:
@@ -475,14 +379,14 @@ def _train(args, settings, out, device, resumed):
         except (RuntimeError, ValueError, KeyError) as error:
             raise UsageError(f"--resume: {checkpoint.path} does not fit this run: {error}") from None
         checkpoint.epoch = len(history)
-        say(f"resuming {checkpoint.path} after {_plural(len(history), 'epoch')}")
+        say(f"resuming {checkpoint.path} after {plural(len(history), 'epoch')}")
     elif args.resume:
         say(f"no checkpoint at {checkpoint.path}: starting from epoch 1")
     if main:
         _write_config(args, settings, out, device, resumed)
     ranks = f" x {distributed.world_size()} ranks" if args.distributed else ""
     say(f"training {settings['model']} ({count_parameters(model):,} parameters) on {device}{ranks} "
-        f"for {_plural(epochs, 'epoch')}")
+        f"for {plural(epochs, 'epoch')}")
     try:
         # NumPy's overflow warnings would come before the one line that says the run diverged, which
         # fit raises as soon as the loss is not finite
@@ -503,7 +407,7 @@ def _train(args, settings, out, device, resumed):
         return
     last = history[-1]
     print(f"test accuracy {100 * last['val_acc']:.2f}% (top-5 {100 * last['val_top5']:.2f}%, "
-          f"loss {last['val_loss']:.4f}) after {_plural(last['epoch'], 'epoch')}; "
+          f"loss {last['val_loss']:.4f}) after {plural(last['epoch'], 'epoch')}; "
           f"{time.perf_counter() - start:.1f} s")
     if args.distributed:     # the figures' predictions are of the whole test set, not of rank 0's part
         test_loader = data.DataLoader(test_set, 500, device=device)
