@@ -4,7 +4,8 @@ A ``Function`` subclass writes ``forward(*xs)`` and ``backward(*gys)`` by hand
 on raw arrays of the backend's namespace ``xp``.  Calling a Function on
 Tensors runs ``forward`` and, when any input requires a gradient, records the
 call in the graph: each output remembers its ``creator``, each Function its
-inputs.  ``Tensor.backward()`` sorts the recorded Functions topologically
+inputs (for an input made by another Function, only its :class:`_Node`: where
+its gradient goes, not its data).  ``Tensor.backward()`` sorts the recorded Functions topologically
 (iteratively, so a 10,000-op chain is fine), calls each ``backward`` once with
 the summed gradients of its outputs, accumulates gradients into the leaves'
 ``.grad`` and frees the graph.
@@ -95,7 +96,8 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
-    _grad_hooks = None           # {key: fn}, made by the first register_hook
+    _grad_hooks = None           # {key: fn}, made by the first register_hook (a leaf's)
+    _node = None                 # what the graph keeps of a tensor a Function made
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         data = _as_array(data, dtype)
@@ -250,21 +252,15 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("register_hook: the tensor does not require grad, so no gradient "
                                "will ever reach the hook (set requires_grad=True first)")
-        if self._grad_hooks is None:
-            self._grad_hooks = {}
-        return RemovableHandle(self._grad_hooks, hook)
+        # a made tensor's hooks live on its node, which the graph keeps even if the tensor goes
+        target = self if self._node is None else self._node
+        if target._grad_hooks is None:
+            target._grad_hooks = {}
+        return RemovableHandle(target._grad_hooks, hook)
 
     def _hooked(self, g):
         """The gradient ``g`` (an array) after this tensor's hooks have seen or replaced it."""
-        for hook in list((self._grad_hooks or {}).values()):
-            result = hook(Tensor(g))
-            if result is not None:
-                result = result.data if isinstance(result, Tensor) else result
-                if tuple(result.shape) != tuple(g.shape):
-                    raise RuntimeError(f"register_hook: the hook returned a gradient of shape "
-                                       f"{tuple(result.shape)} for a tensor of shape {self.shape}")
-                g = result
-        return g
+        return _hooked(self if self._node is None else self._node, g)
 
     def _accumulate(self, g):
         if self.grad is None:
@@ -330,11 +326,47 @@ class Tensor:
         return _sh.transpose(self)
 
 
+class _Node:
+    """A tensor that a Function made, as the graph keeps it: its ``creator``, shape, dtype
+    and gradient hooks, but not its data.
+
+    Functions keep their inputs' nodes, not the tensors, so an activation that
+    no backward needs (a ReLU's input, a sum's output) is freed as soon as the
+    forward is done with it, as in PyTorch: what a backward needs, its forward
+    saved.
+    """
+
+    __slots__ = ("creator", "shape", "dtype", "_grad_hooks", "__weakref__")
+    requires_grad = True
+
+    def __init__(self, creator, tensor):
+        self.creator, self.shape, self.dtype = creator, tensor.shape, tensor.dtype
+        self._grad_hooks = None
+
+
+def graph_item(t):
+    """What the graph keeps of tensor ``t``: its node if a Function made it, else ``t`` itself."""
+    return t if t._node is None else t._node
+
+
+def _hooked(t, g):
+    """The gradient ``g`` (an array) of ``t`` (a leaf or a node) after its hooks saw or replaced it."""
+    for hook in list((t._grad_hooks or {}).values()):
+        result = hook(Tensor(g))
+        if result is not None:
+            result = result.data if isinstance(result, Tensor) else result
+            if tuple(result.shape) != tuple(g.shape):
+                raise RuntimeError(f"register_hook: the hook returned a gradient of shape "
+                                   f"{tuple(result.shape)} for a tensor of shape {t.shape}")
+            g = result
+    return g
+
+
 def _run_backward(root, grad, retain_graph):
     order = _topological_order(root.creator)
-    # keyed by id, holding the tensor too: releasing a Function may drop the last
-    # other reference to an intermediate tensor whose gradient is still pending
-    grads = {id(root): (root, grad)}
+    # pending gradients of nodes and hooked leaves, keyed by id, holding the node or leaf
+    # too: releasing a Function may drop the last other reference to it
+    grads = {id(root._node): (root._node, grad)}
     for f in reversed(order):
         gys = [_pop_hooked(grads, o()) for o in f.outputs]
         if all(g is None for g in gys):
@@ -346,10 +378,10 @@ def _run_backward(root, grad, retain_graph):
         gxs = f.backward(*gys)
         if not isinstance(gxs, tuple):
             gxs = (gxs,)
-        for t, gx in zip(f.inputs, gxs):
+        for t, gx in zip(f.inputs, gxs):        # t: a leaf tensor or a node
             if gx is None or not t.requires_grad:
                 continue
-            if tuple(gx.shape) != t.shape:
+            if tuple(gx.shape) != tuple(t.shape):
                 raise RuntimeError(f"{f.name}.backward returned a gradient of shape "
                                    f"{tuple(gx.shape)} for an input of shape {t.shape}")
             if gx.dtype != t.dtype:
@@ -368,9 +400,10 @@ def _run_backward(root, grad, retain_graph):
 
 
 def _pop_hooked(grads, t):
-    """The complete gradient of ``t`` (None if it got none), through its hooks, out of ``grads``."""
+    """The complete gradient of ``t`` (a node or a leaf; None if it got none), through its hooks,
+    out of ``grads``."""
     g = grads.pop(id(t), (None, None))[1] if t is not None else None
-    return g if g is None or t._grad_hooks is None else t._hooked(g)
+    return g if g is None or t._grad_hooks is None else _hooked(t, g)
 
 
 def _check_versions(f):
@@ -445,11 +478,11 @@ class Function:
         single = not isinstance(ys, tuple)
         outputs = [Tensor(y, requires_grad=record) for y in ((ys,) if single else ys)]
         if record:
-            self.inputs = tensors
-            self.outputs = [weakref.ref(o) for o in outputs]
-            self.output_meta = [(o.data.shape, o.data.dtype) for o in outputs]
+            self.inputs = tuple(graph_item(t) for t in tensors)
             for o in outputs:
-                o.creator = self
+                o.creator, o._node = self, _Node(self, o)
+            self.outputs = [weakref.ref(o._node) for o in outputs]
+            self.output_meta = [(o.data.shape, o.data.dtype) for o in outputs]
             self.versions = [(t._version, t._version[0], f"{role} {i}", t.shape)
                              for role, ts in (("input", tensors), ("output", outputs))
                              for i, t in enumerate(ts)]

@@ -20,7 +20,7 @@ import subprocess
 from pathlib import Path
 
 from ..autograd import Tensor
-from ..autograd.core import _topological_order
+from ..autograd.core import _topological_order, graph_item
 
 __all__ = ["draw_graph", "collapse", "DotGraph", "GraphvizNotFoundError", "ModuleCalls"]
 
@@ -156,8 +156,9 @@ def _groups(calls):
     """{id(Function): index of the recorded call that made it}, outermost calls last so they win."""
     group = {}
     for index, (_, _, inputs, outputs) in enumerate(calls):
-        boundary = {id(t) for t in inputs}
-        stack = [t.creator for t in outputs if t.creator is not None and id(t) not in boundary]
+        # the graph holds nodes of made tensors (see graph_item): compare those
+        boundary = {id(graph_item(t)) for t in inputs}
+        stack = [t.creator for t in outputs if t.creator is not None and id(graph_item(t)) not in boundary]
         seen = set()
         while stack:
             f = stack.pop()
@@ -211,7 +212,7 @@ def draw_graph(output, params=None, collapse=None):
         raise RuntimeError("draw_graph: the graph behind this tensor was freed by backward(); draw it "
                            "before backward, or call backward(retain_graph=True)") from error
     group = _groups(calls)
-    inputs_of = [{id(t) for t in call[2]} for call in calls]
+    inputs_of = [{id(graph_item(t)) for t in call[2]} for call in calls]
     graph = _digraph()
     graph.attr("node", style="filled", fontsize="10", fontname="Helvetica")
     drawn, edges = set(), set()
