@@ -69,30 +69,32 @@ def parity_ok(parity):
             and parity.get("float64_max_rel_err", math.inf) <= PARITY_TOL)
 
 
-def target_status(value, limit, parity):
-    """'met', 'NOT met', 'NOT met (results differ from PyTorch)' or 'n/a' (no value) for a ratio."""
+def target_status(value, limit, agrees):
+    """'met', 'NOT met', 'NOT met (results differ from PyTorch)' (``agrees`` false: parity failed) or
+    'n/a' (no value) for a ratio."""
     if value is None:
         return "n/a"
-    if not parity_ok(parity):
+    if not agrees:
         return "NOT met (results differ from PyTorch)"
     return "met" if value <= limit else "NOT met"
 
 
 def targets(records):
-    """Every target with its measured value: ``[{'what', 'limit', 'value', 'status'}]``."""
+    """Every target with its measured value and whether the record passed its parity check:
+    ``[{'what', 'limit', 'value', 'parity_ok', 'status'}]``."""
     rows = []
     for r in records:
+        measured = []       # (what, limit, value)
         speed_limit = target_limit(r)
         if speed_limit is not None:
             metric = "step" if r["kind"] == "model" else "forward_backward"
             what = f"{r['name']} {'training step' if metric == 'step' else 'forward+backward'} time"
-            value = ratio(r, metric)
-            rows.append({"what": what, "limit": speed_limit, "value": value,
-                         "status": target_status(value, speed_limit, r.get("parity", {}))})
+            measured.append((what, speed_limit, ratio(r, metric)))
         if r["device"] == "cpu" and r["kind"] == "model":
-            value = _memory_ratio(r)
-            rows.append({"what": f"{r['name']} training step peak memory", "limit": MEMORY_LIMIT,
-                         "value": value, "status": target_status(value, MEMORY_LIMIT, r.get("parity", {}))})
+            measured.append((f"{r['name']} training step peak memory", MEMORY_LIMIT, _memory_ratio(r)))
+        agrees = parity_ok(r.get("parity", {}))
+        rows += [{"what": what, "limit": limit, "value": value, "parity_ok": agrees,
+                  "status": target_status(value, limit, agrees)} for what, limit, value in measured]
     return rows
 
 
@@ -148,7 +150,7 @@ def _row_target(record, metric):
     limit = target_limit(record)
     if limit is None:
         return "-", "-"
-    return f"<= {limit:g}x", target_status(ratio(record, metric), limit, record.get("parity", {}))
+    return f"<= {limit:g}x", target_status(ratio(record, metric), limit, parity_ok(record.get("parity", {})))
 
 
 def table(header, rows):
@@ -289,7 +291,7 @@ def write_chart(path, records):
     ratios = [ratio(r, "forward_backward") for r in layers]
     limits = [target_limit(r) for r in layers]
     colors = ["tab:grey" if limit is None else "tab:green" if status == "met" else "tab:red"
-              for limit, status in ((limit, target_status(v, limit or 0, r.get("parity", {})))
+              for limit, status in ((limit, target_status(v, limit or 0, parity_ok(r.get("parity", {}))))
                                     for v, limit, r in zip(ratios, limits, layers))]
     ax_layers.bar(range(len(layers)), ratios, color=colors)
     targeted = [(i, limit) for i, limit in enumerate(limits) if limit is not None]

@@ -114,8 +114,8 @@ def _in_order(records, sweep_name):
 def markdown(env, settings, records):
     """The report: one table per sweep, each point's times, ratio and the training-step target."""
     warning = report.load_warning(env)
-    statuses = [report.target_status(report.ratio(r, "step"), report.target_limit(r), r.get("parity", {}))
-                for r in records]
+    statuses = [report.target_status(report.ratio(r, "step"), report.target_limit(r),
+                                     report.parity_ok(r.get("parity", {}))) for r in records]
     lines = ["# minidl vs PyTorch: training step against batch and width", "",
              *([warning, ""] if warning else []),
              f"Times are medians of {settings['reps']} repetitions after {settings['warmup']} warm-up calls, "

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks import breakdown, cases, report
+from tests.benchmarks.records import make_record
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,24 +38,15 @@ def test_quick_run_writes_json_table_and_chart(tmp_path):
     assert (tmp_path / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def _record(kind, name, minidl_ms, torch_ms, rel_err=1e-6, peaks=None):
-    metric = "step" if kind == "model" else "forward_backward"
-    record = {"kind": kind, "name": name, "device": "cpu", "parity": {"max_rel_err": rel_err, "worst": "y"},
-              metric: {"minidl": {"median_ms": minidl_ms}, "torch": {"median_ms": torch_ms}}}
-    if peaks:
-        record["memory"] = {"minidl": {"peak_mb": peaks[0]}, "torch": {"peak_mb": peaks[1]}}
-    return record
-
-
 def test_targets_follow_the_issue_limits_and_require_parity():
     rows = report.targets([
-        _record("conv", "vgg_64x32", 1.2, 1.0),          # convolutions: at most 1.25x
-        _record("conv", "lenet_conv1", 1.3, 1.0),        # LeNet's layers too, no exception any more
-        _record("pool", "maxpool2s2_128x64x32", 1.3, 1.0),
-        _record("batchnorm", "bn2d_128x64x32", 1.15, 1.0),      # batch norm: at most 1.1x
-        _record("model", "lenet5", 0.95, 1.0),           # every model's step: at most 1.0x
-        _record("model", "resnet20", 1.05, 1.0, peaks=(110.0, 100.0)),     # memory: at most 1.15x
-        _record("model", "vgg_cifar", 0.9, 1.0, rel_err=1e-3, peaks=(140.0, 100.0)),
+        make_record("conv", "vgg_64x32", 1.2, 1.0),          # convolutions: at most 1.25x
+        make_record("conv", "lenet_conv1", 1.3, 1.0),        # LeNet's layers too, no exception any more
+        make_record("pool", "maxpool2s2_128x64x32", 1.3, 1.0),
+        make_record("batchnorm", "bn2d_128x64x32", 1.15, 1.0),      # batch norm: at most 1.1x
+        make_record("model", "lenet5", 0.95, 1.0),           # every model's step: at most 1.0x
+        make_record("model", "resnet20", 1.05, 1.0, peaks=(110.0, 100.0)),     # memory: at most 1.15x
+        make_record("model", "vgg_cifar", 0.9, 1.0, rel_err=1e-3, peaks=(140.0, 100.0)),
     ])
     status = {row["what"]: row["status"] for row in rows}
     assert status == {
@@ -98,8 +90,8 @@ def test_float64_twin_of_a_layer_case_is_closer_to_exact_than_float32():
 
 
 def test_gpu_records_carry_no_target_and_missing_torch_is_not_applicable():
-    gpu = {**_record("model", "vgg_cifar", 2.0, 1.0), "device": "cuda"}
-    alone = _record("model", "lenet5", 2.0, None)
+    gpu = {**make_record("model", "vgg_cifar", 2.0, 1.0), "device": "cuda"}
+    alone = make_record("model", "lenet5", 2.0, None)
     assert report.targets([gpu]) == []
     assert report.targets([alone])[0]["status"] == "n/a"
 
