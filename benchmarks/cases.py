@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CONFIGS_PATH", "load_configs", "select", "layer_arrays", "model_arrays", "LayerCase",
-           "ModelCase", "make_cases", "relative_error", "compare"]
+__all__ = ["CONFIGS_PATH", "load_configs", "select", "layer_arrays", "model_arrays", "model_options",
+           "LayerCase", "ModelCase", "make_cases", "relative_error", "compare"]
 
 CONFIGS_PATH = Path(__file__).with_name("configs.json")
 LAYER_KINDS = ("conv", "pool", "batchnorm")
 _GRADS = {"conv": ("x", "weight", "bias"), "pool": ("x",), "batchnorm": ("x", "weight", "bias")}
+MODEL_OPTIONS = ("width",)      # keys of a model configuration that its builders take as keywords
 
 
 def load_configs(path=CONFIGS_PATH):
@@ -63,6 +64,11 @@ def layer_arrays(kind, cfg, seed=0):
         out_shape = (N, C, H, W)
     arrays["gy"] = rng.standard_normal(out_shape, dtype=np.float32)
     return arrays
+
+
+def model_options(cfg):
+    """The builder keywords of a model configuration (``{'width': 64}``; ``{}`` for models without any)."""
+    return {key: cfg[key] for key in MODEL_OPTIONS if key in cfg}
 
 
 def model_arrays(cfg, seed=0):
@@ -113,9 +119,9 @@ class LayerCase:
 class ModelCase:
     """One training step of a model: forward, cross-entropy, backward, SGD (momentum 0.9) update."""
 
-    def __init__(self, impl, name, arrays, weights_from=None):
+    def __init__(self, impl, name, arrays, weights_from=None, options=None):
         self.impl = impl
-        self.model = impl.model(name, weights_from=weights_from)
+        self.model = impl.model(name, weights_from=weights_from, **(options or {}))
         self.model.train()
         self.optimizer = impl.sgd(list(self.model.parameters()))
         self.x = impl.tensor(arrays["x"])
@@ -156,6 +162,7 @@ def make_cases(impls, kind, name, cfg, seed=0):
 
     For models the torch side (when present) is built first, seeded, and
     minidl copies its weights; alone, minidl starts from its own seeded init.
+    Both sides build the model with the configuration's ``model_options``.
     """
     if kind != "model":
         arrays = layer_arrays(kind, cfg, seed)
@@ -164,7 +171,7 @@ def make_cases(impls, kind, name, cfg, seed=0):
     cases, source = {}, None
     for impl in sorted(impls, key=lambda i: i.name != "torch"):    # torch first: it gives the weights
         impl.manual_seed(seed)
-        cases[impl.name] = ModelCase(impl, name, arrays, weights_from=source)
+        cases[impl.name] = ModelCase(impl, name, arrays, weights_from=source, options=model_options(cfg))
         if impl.name == "torch":
             source = cases["torch"].model
     return cases

@@ -66,10 +66,10 @@ class Minidl:
     def cross_entropy(self, logits, target):
         return F.cross_entropy(logits, target)
 
-    def model(self, name, weights_from=None):
-        """``minidl.models.get(name)`` on this device, with the weights of a torch model if given."""
+    def model(self, name, weights_from=None, **options):
+        """``minidl.models.get(name, **options)`` on this device, with the weights of a torch model if any."""
         import minidl.models
-        model = minidl.models.get(name, num_classes=10)
+        model = minidl.models.get(name, num_classes=10, **options)
         if weights_from is not None:
             minidl.models.from_torch(weights_from, model)
         return model.to(self.device)
@@ -124,11 +124,12 @@ class Torch:
     def cross_entropy(self, logits, target):
         return self.torch.nn.functional.cross_entropy(logits, target)
 
-    def model(self, name, weights_from=None):
+    def model(self, name, weights_from=None, **options):
+        """The PyTorch twin of ``minidl.models.get(name, **options)`` on this device."""
         from benchmarks import torch_models
         if weights_from is not None:
             raise ValueError("Torch.model: the torch side is the source of the weights, not a copy")
-        return torch_models.build(name).to(self.device)
+        return torch_models.build(name, **options).to(self.device)
 
     def sgd(self, parameters):
         return self.torch.optim.SGD(parameters, lr=LR, momentum=MOMENTUM)

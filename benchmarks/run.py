@@ -1,4 +1,4 @@
-"""Time minidl against PyTorch: the layers of configs.json and training steps of four models.
+"""Time minidl against PyTorch: the layers of configs.json and training steps of five models.
 
     python benchmarks/run.py --device cpu,cuda --compare torch --out results/
     python benchmarks/run.py --quick --out /tmp/smoke     # the smoke test's tiny run

@@ -41,22 +41,24 @@ class CifarResNet(nn.Module):
     """ResNet-(6n+2) for 32x32 images: x (N, 3, H, W) -> (N, num_classes).
 
     ``residual=False`` removes every shortcut (the plain network);
-    ``drop_path_rate`` sets stochastic depth, rising linearly to the last block.
+    ``drop_path_rate`` sets stochastic depth, rising linearly to the last block;
+    ``width`` (default 16) is the first stage's channel count: the stages have
+    ``width``, 2 and 4 ``width`` channels, which the fc reads.
     """
 
-    def __init__(self, depth, num_classes=10, residual=True, drop_path_rate=0.0, in_channels=3):
+    def __init__(self, depth, num_classes=10, residual=True, drop_path_rate=0.0, in_channels=3, width=16):
         super().__init__()
         if depth < 8 or (depth - 2) % 6:
             raise ValueError(f"CifarResNet: depth must be 6n + 2 with n >= 1 (20, 32, 44, 56, 110, 1202), "
                              f"got {depth}")
         n = (depth - 2) // 6
-        self.conv1 = conv3x3(in_channels, 16)
-        self.bn1 = nn.BatchNorm2d(16)
+        self.conv1 = conv3x3(in_channels, width)
+        self.bn1 = nn.BatchNorm2d(width)
         self.relu = nn.ReLU()
         rates = iter(drop_path_rates(drop_path_rate, 3 * n))
         stages = []
-        channels = 16
-        for planes, stride in [(16, 1), (32, 2), (64, 2)]:
+        channels = width
+        for planes, stride in [(width, 1), (2 * width, 2), (4 * width, 2)]:
             blocks = []
             for i in range(n):
                 shortcut = None
@@ -68,7 +70,7 @@ class CifarResNet(nn.Module):
             stages.append(nn.Sequential(*blocks))
         self.layer1, self.layer2, self.layer3 = stages
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(64, num_classes)
+        self.fc = nn.Linear(4 * width, num_classes)
         init_conv_weights(self)
 
     def forward(self, x):
@@ -78,9 +80,12 @@ class CifarResNet(nn.Module):
 
 
 @register(input_size=(3, 32, 32))
-def resnet20(num_classes=10, **options):
-    """ResNet-20 for CIFAR-10: 3 basic blocks per stage, option A shortcuts."""
-    return CifarResNet(20, num_classes=num_classes, **options)
+def resnet20(num_classes=10, width=16, **options):
+    """ResNet-20 for CIFAR-10: 3 basic blocks per stage, option A shortcuts (the benchmark model).
+
+    ``width``: the first stage's channel count; the later stages have 2 and 4 times as many.
+    """
+    return CifarResNet(20, num_classes=num_classes, width=width, **options)
 
 
 @register(input_size=(3, 32, 32))

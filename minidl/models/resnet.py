@@ -126,33 +126,36 @@ class ResNet(nn.Module):
 
     x: (N, 3, H, W) -> (N, num_classes).  ``stem='imagenet'`` is the 7x7/2
     convolution and 3x3/2 max-pool (224 -> 56); ``stem='cifar'`` a 3x3/1
-    convolution without pooling, for 32x32 images.
+    convolution without pooling, for 32x32 images.  ``width`` (default 64)
+    scales the network: the stem has ``width`` channels and the stages
+    ``width``, 2, 4 and 8 ``width`` planes, which the fc reads.
     """
 
     def __init__(self, block, layers, num_classes=1000, groups=1, width_per_group=64, variant="v1.5",
-                 stem="imagenet", drop_path_rate=0.0, zero_init_residual=False, in_channels=3):
+                 stem="imagenet", drop_path_rate=0.0, zero_init_residual=False, in_channels=3, width=64):
         super().__init__()
         if variant not in ("v1", "v1.5"):
             raise ValueError(f"ResNet: variant must be 'v1' or 'v1.5', got {variant!r}")
         if stem not in ("imagenet", "cifar"):
             raise ValueError(f"ResNet: stem must be 'imagenet' or 'cifar', got {stem!r}")
         self.block_options = dict(groups=groups, width_per_group=width_per_group, variant=variant)
-        self.in_channels = 64
+        self.in_channels = width
         if stem == "imagenet":
-            conv, pool = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False), nn.MaxPool2d(3, 2, 1)
+            conv = nn.Conv2d(in_channels, width, 7, stride=2, padding=3, bias=False)
+            pool = nn.MaxPool2d(3, 2, 1)
         else:
-            conv, pool = conv3x3(in_channels, 64), nn.Identity()
+            conv, pool = conv3x3(in_channels, width), nn.Identity()
         self.conv1 = conv
-        self.bn1 = nn.BatchNorm2d(64)
+        self.bn1 = nn.BatchNorm2d(width)
         self.relu = nn.ReLU()
         self.maxpool = pool
         rates = iter(drop_path_rates(drop_path_rate, sum(layers)))
-        self.layer1 = self._make_layer(block, 64, layers[0], 1, rates)
-        self.layer2 = self._make_layer(block, 128, layers[1], 2, rates)
-        self.layer3 = self._make_layer(block, 256, layers[2], 2, rates)
-        self.layer4 = self._make_layer(block, 512, layers[3], 2, rates)
+        self.layer1 = self._make_layer(block, width, layers[0], 1, rates)
+        self.layer2 = self._make_layer(block, 2 * width, layers[1], 2, rates)
+        self.layer3 = self._make_layer(block, 4 * width, layers[2], 2, rates)
+        self.layer4 = self._make_layer(block, 8 * width, layers[3], 2, rates)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(512 * block.expansion, num_classes)
+        self.fc = nn.Linear(8 * width * block.expansion, num_classes)
         init_conv_weights(self)
         if zero_init_residual:
             # Each block then starts as the identity (Goyal et al. 2017), which helps large-batch training.
@@ -227,6 +230,9 @@ def wide_resnet50_2(num_classes=1000, **options):
 
 
 @register(input_size=(3, 32, 32))
-def resnet18_cifar(num_classes=10, **options):
-    """ResNet-18 for 32x32 images: 3x3 stride-1 stem of 64 channels, no max-pool (the benchmark model)."""
-    return ResNet(BasicBlock, [2, 2, 2, 2], num_classes=num_classes, stem="cifar", **options)
+def resnet18_cifar(num_classes=10, width=64, **options):
+    """ResNet-18 for 32x32 images: 3x3 stride-1 stem of 64 channels, no max-pool (the benchmark model).
+
+    ``width``: the stem's and first stage's channel count; the later stages have 2, 4 and 8 times as many.
+    """
+    return ResNet(BasicBlock, [2, 2, 2, 2], num_classes=num_classes, stem="cifar", width=width, **options)

@@ -134,17 +134,21 @@ class VGGCifar(nn.Module):
     128->256->256, 256->512->512), each followed by a 2x2 max-pool, which takes
     32x32 to 2x2; then linear 2,048->4,096->4,096->10 with ReLUs.
     x (N, 3, 32, 32) -> logits (N, num_classes).
+
+    ``width`` (default 64) is the first block's channel count; the blocks
+    have ``width``, 2, 4 and 8 ``width`` channels and the first linear layer
+    takes the ``8 width * 2 * 2`` features (the 4,096-wide layers stay).
     """
 
-    def __init__(self, num_classes=10):
+    def __init__(self, num_classes=10, width=64):
         super().__init__()
-        widths = [3, 64, 128, 256, 512]
+        widths = [3, width, 2 * width, 4 * width, 8 * width]
         layers = []
         for i in range(1, 5):
             layers += _vgg_block(i, widths[i - 1], widths[i])
         self.features = nn.Sequential(OrderedDict(layers))
         self.classifier = nn.Sequential(
-            nn.Linear(512 * 2 * 2, 4096), nn.ReLU(),
+            nn.Linear(widths[-1] * 2 * 2, 4096), nn.ReLU(),
             nn.Linear(4096, 4096), nn.ReLU(),
             nn.Linear(4096, num_classes))
 
@@ -153,6 +157,9 @@ class VGGCifar(nn.Module):
 
 
 @register(input_size=(3, 32, 32))
-def vgg_cifar(num_classes=10):
-    """The CS5242 lab 04 VGG-style CIFAR-10 ConvNet (29,900,362 parameters)."""
-    return VGGCifar(num_classes)
+def vgg_cifar(num_classes=10, width=64):
+    """The CS5242 lab 04 VGG-style CIFAR-10 ConvNet (29,900,362 parameters at the default ``width``).
+
+    ``width``: the first block's channel count; the others have 2, 4 and 8 times as many.
+    """
+    return VGGCifar(num_classes, width)

@@ -1,7 +1,9 @@
 """The CIFAR ResNets of He et al. 2015 (option A shortcuts) and their plain counterparts.
 
 Parity is against tests/models/torch_resnets.py's CifarResNet (option A
-written with torch's F.pad, as in akamaster/pytorch_resnet_cifar10).
+written with torch's F.pad, as in akamaster/pytorch_resnet_cifar10), and
+ResNet-20 (at its default and a narrower width) against the benchmarks' twin
+in benchmarks/torch_models.py.
 """
 import numpy as np
 import pytest
@@ -35,6 +37,24 @@ def test_matches_torch(name, residual):
         model = get(name)
     assert_parity(model, torch_resnets.CifarResNet(20, residual=residual), _input((2, 3, 8, 8)),
                   rtol=1e-10, train_outputs=True)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("width", [16, 6])
+def test_resnet20_matches_the_benchmarks_twin(width):
+    from benchmarks import torch_models
+    with default_dtype(np.float64):
+        model = get("resnet20", width=width)
+    assert_parity(model, torch_models.resnet20(width=width), _input((2, 3, 8, 8)), rtol=1e-10,
+                  train_outputs=True)
+
+
+def test_width_sets_the_channels_of_every_stage():
+    model = get("resnet20", width=8)
+    assert [model.layer1[0].conv1.weight.shape[0], model.layer2[0].conv1.weight.shape[0],
+            model.layer3[2].conv2.weight.shape[0]] == [8, 16, 32]
+    assert model.fc.weight.shape == (10, 32)
+    assert model(make(_input((2, 3, 8, 8)), dtype=np.float32)).shape == (2, 10)
 
 
 @pytest.mark.torch

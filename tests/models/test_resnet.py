@@ -67,8 +67,16 @@ def test_bottleneck_matches_torch(options, torch_options, dtype, rtol):
 @pytest.mark.torch
 def test_resnet18_cifar_has_the_parameters_of_its_torch_definition():
     from benchmarks import torch_models
-    theirs = torch_models.ResNet18Cifar(num_classes=10)
+    theirs = torch_models.resnet18_cifar()
     assert count_params(get("resnet18_cifar")) == sum(p.numel() for p in theirs.parameters())
+
+
+def test_resnet18_cifar_width_sets_the_stem_and_every_stage():
+    model = get("resnet18_cifar", width=8)
+    assert [model.conv1.weight.shape[0]] + [getattr(model, f"layer{i}")[1].conv2.weight.shape[0]
+                                            for i in range(1, 5)] == [8, 8, 16, 32, 64]
+    assert model.fc.weight.shape == (10, 64)
+    assert model(make(_input((2, 3, 8, 8)), dtype=np.float32)).shape == (2, 10)
 
 
 @pytest.mark.torch
@@ -77,7 +85,7 @@ def test_resnet18_cifar_matches_torch():
     from benchmarks import torch_models
     with default_dtype(np.float64):
         model = get("resnet18_cifar")
-    theirs = torch_models.ResNet18Cifar(num_classes=10)
+    theirs = torch_models.resnet18_cifar()
     assert_parity(model, theirs, _input((2, 3, 16, 16)), rtol=1e-10, train_outputs=True)
 
 

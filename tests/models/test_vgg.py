@@ -79,5 +79,11 @@ def test_vgg_cifar_matches_torch_in_float32():
     assert_parity(model, torch_models.VGGCifar(), random_input((2, 3, 32, 32), np.float32), rtol=1e-4)
 
 
+def test_vgg_cifar_width_scales_every_block_and_the_classifier_input():
+    model = get("vgg_cifar", width=4)
+    assert [getattr(model.features, f"conv{i}_2").weight.shape[0] for i in range(1, 5)] == [4, 8, 16, 32]
+    assert model.classifier[0].weight.shape == (4096, 32 * 2 * 2)
+
+
 def test_vgg_cifar_trains():
     assert assert_trains(get("vgg_cifar"), random_input((1, 3, 32, 32)), "cpu").shape == (1, 10)
