@@ -5,10 +5,11 @@ Function) -> ``functional`` (the ops) -> ``nn``/``optim`` -> ``data``/``models``
 -> training and the command line.
 """
 from . import backend, cuda
+# torch.is_anomaly_enabled is top-level too; detect_anomaly stays in autograd, as torch.autograd's
 from .autograd import (Function, Tensor, abs, amax, amin, arange, cat, concat, empty, enable_grad, exp,
-                       flatten, full, is_grad_enabled, log, matmul, no_grad, ones, ones_like, permute,
-                       rand, randn, reshape, sqrt, squeeze, stack, tensor, transpose, unsqueeze, where,
-                       zeros, zeros_like)
+                       flatten, full, is_anomaly_check_nan_enabled, is_anomaly_enabled, is_grad_enabled,
+                       log, matmul, no_grad, ones, ones_like, permute, rand, randn, reshape, sqrt, squeeze,
+                       stack, tensor, transpose, unsqueeze, where, zeros, zeros_like)
 from .backend import Device, device, get_default_dtype, manual_seed, set_default_dtype
 from .gradcheck import GradcheckError, gradcheck
 

@@ -1,5 +1,7 @@
 """Tensors, Functions and reverse-mode differentiation."""
 from .core import BackwardError, Function, OpError, Tensor, enable_grad, is_grad_enabled, no_grad
+from .anomaly_mode import (detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,
+                           set_detect_anomaly)
 from .arithmetic import (abs, add, clip, div, exp, log, matmul, maximum, minimum, mul, neg,
                          pow, sqrt, sub, unbroadcast, where)
 from .reduction import amax, amin, max, mean, min, sum

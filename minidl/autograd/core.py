@@ -16,6 +16,7 @@ import weakref
 import numpy as np
 
 from .. import backend
+from . import anomaly_mode
 from .hooks import RemovableHandle
 
 __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "OpError", "BackwardError"]
@@ -26,7 +27,11 @@ class OpError(ValueError):
 
 
 class BackwardError(RuntimeError):
-    """A backward that would compute wrong gradients: data changed since forward, or a gradient's dtype."""
+    """A backward that would compute wrong gradients: data changed since forward, or a gradient's dtype.
+
+    In anomaly mode (:func:`~minidl.autograd.detect_anomaly`) also arrays written in place since
+    forward, and NaN gradients.
+    """
 
 
 # --------------------------------------------------------------------------- #
@@ -92,7 +97,8 @@ class Tensor:
     op that saw an older version raises :class:`BackwardError` instead of
     computing gradients from the changed values.  Writes into the raw array
     itself (``t.data[...] = v``, or into the NumPy array a tensor wraps) do not
-    pass through the tensor and are not counted.
+    pass through the tensor and are not counted; anomaly mode
+    (:func:`~minidl.autograd.detect_anomaly`) sees them.
     """
 
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
@@ -378,7 +384,7 @@ def _run_backward(root, grad, retain_graph):
         gxs = f.backward(*gys)
         if not isinstance(gxs, tuple):
             gxs = (gxs,)
-        for t, gx in zip(f.inputs, gxs):        # t: a leaf tensor or a node
+        for i, (t, gx) in enumerate(zip(f.inputs, gxs)):    # t: a leaf tensor or a node
             if gx is None or not t.requires_grad:
                 continue
             if tuple(gx.shape) != tuple(t.shape):
@@ -387,6 +393,10 @@ def _run_backward(root, grad, retain_graph):
             if gx.dtype != t.dtype:
                 raise BackwardError(f"{f.name}.backward returned a {gx.dtype} gradient for a {t.dtype} "
                                     f"input of shape {t.shape}; a gradient has its tensor's dtype")
+            if anomaly_mode.check_nan and xp.isnan(gx).any():
+                raise BackwardError(f"{f.name}.backward returned NaN in the gradient of its input {i} of "
+                                    f"shape {t.shape} (found by anomaly mode); look for values outside "
+                                    f"the op's domain or infinities among its inputs")
             if t.creator is None and t._grad_hooks is None:
                 t._accumulate(gx)
             else:
@@ -407,12 +417,24 @@ def _pop_hooked(grads, t):
 
 
 def _check_versions(f):
+    """Refuse a backward through ``f`` if its inputs or outputs changed since its forward.
+
+    Their version counters see assigned ``.data``; in anomaly mode, their fingerprints see
+    writes into the arrays themselves.
+    """
     for counter, version, role, shape in f.versions:
         if counter[0] != version:
             raise BackwardError(
                 f"backward through {f.name}: its {role} of shape {shape} was modified in place (its "
                 f".data assigned, e.g. by optimizer.step()) after the forward pass, so the gradients "
                 "would use the new values; run the forward again after the change, or change a copy")
+    for (_, _, role, shape), (array, digest) in zip(f.versions, f.fingerprints):
+        if anomaly_mode.fingerprint(array) != digest:
+            raise BackwardError(
+                f"backward through {f.name}: its {role} of shape {shape} was modified in place after the "
+                "forward pass (found by anomaly mode: written through `.data[...] =` or into the NumPy "
+                "array it wraps), so the gradients would use the new values; edit a copy "
+                "(`t.data.copy()`) instead, or edit after the backward")
 
 
 def _topological_order(start):
@@ -456,6 +478,7 @@ class Function:
     """
 
     inputs = ()
+    fingerprints = ()       # (array, digest) per entry of ``versions``, kept in anomaly mode only
     float_inputs = False
 
     @property
@@ -486,6 +509,11 @@ class Function:
             self.versions = [(t._version, t._version[0], f"{role} {i}", t.shape)
                              for role, ts in (("input", tensors), ("output", outputs))
                              for i, t in enumerate(ts)]
+            if anomaly_mode.enabled:
+                # outputs too: a backward may read its output (Exp does), and an edit made before
+                # the next op's forward would pass that op's fingerprint
+                self.fingerprints = [(t.data, anomaly_mode.fingerprint(t.data))
+                                     for t in (*tensors, *outputs)]
         return outputs[0] if single else tuple(outputs)
 
     def forward(self, *xs):
