@@ -24,7 +24,8 @@ conv2d computes y = W * x + b in three steps, which the reference
 
 By default conv2d runs the same maths arranged for speed, the tuned engine
 of :mod:`minidl.functional.conv_tuned` (memory layouts, chunks of the
-batch, a second backward algorithm); it is tested equal to the reference.
+batch, a second backward algorithm, Winograd's algorithm for the forward of
+wide 3x3 layers); it is tested equal to the reference.
 ``conv2d(..., impl="reference")`` runs the reference for one call, and
 ``with conv_impl("reference"):`` for a block of code.
 """

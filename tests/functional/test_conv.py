@@ -85,7 +85,8 @@ def test_conv2d_matches_torch(layout, case, dtype):
 
 @pytest.mark.torch
 @pytest.mark.parametrize("case", [(8, 16, 9, 9, 8, 3, 1, 1, 1, 1), (8, 3, 16, 16, 8, 3, 2, 1, 1, 1),
-                                  (4, 16, 8, 8, 16, 3, 1, 1, 1, 16), (8, 32, 4, 4, 16, 1, 1, 0, 1, 1)],
+                                  (4, 16, 8, 8, 16, 3, 1, 1, 1, 16), (8, 32, 4, 4, 16, 1, 1, 0, 1, 1),
+                                  (4, 64, 9, 9, 8, 3, 1, 1, 1, 1)],       # Winograd, odd size
                          ids=_case_id)
 def test_conv2d_matches_torch_larger_float32(case):
     """Sizes where the layout and chunk size are chosen as in real use."""
@@ -334,3 +335,49 @@ def test_conv1d_errors():
 def test_col2im_rejects_mismatched_columns():
     with pytest.raises(OpError, match="col2im: columns of shape"):
         F.col2im(np.zeros((1, 18, 10)), (4, 4), 3, padding=1)
+
+
+# (N, C, H, W, F, padding): even and odd output sizes, no, one and two pixels of padding
+WINOGRAD_CASES = [(3, 4, 6, 6, 5, 1), (2, 3, 7, 5, 2, 1), (2, 4, 6, 7, 3, 0), (1, 2, 4, 4, 3, 2),
+                  (2, 3, 5, 6, 4, "same")]
+
+
+@pytest.mark.parametrize("case", WINOGRAD_CASES, ids=str)
+def test_winograd_forward_equals_the_reference(monkeypatch, case):
+    """3x3 stride-1 layers run Winograd's F(2x2, 3x3) forward (here at every size): same outputs and
+    gradients as the reference, chunked to one sample."""
+    N, C, H, W, F_, P = case
+    _force_layout(monkeypatch, "channels_last")
+    monkeypatch.setattr(conv_tuned, "WINOGRAD_MIN_CHANNELS", 1)
+    monkeypatch.setattr(conv_tuned, "WINOGRAD_MIN_SIZE", 1)
+    calls = []
+    monkeypatch.setattr(conv_tuned.winograd, "convolve",
+                        lambda *a, convolve=conv_tuned.winograd.convolve: calls.append(1) or convolve(*a))
+    arrays, results = _inputs((N, C, H, W, F_, 3, 1, P, 1, 1)), {}
+    for impl in ("reference", "tuned"):
+        x, w, b = (minidl.tensor(a, requires_grad=True) for a in arrays)
+        y = F.conv2d(x, w, b, 1, P, impl=impl)
+        y.backward(np.cos(np.arange(y.numel(), dtype=np.float64)).reshape(y.shape))
+        results[impl] = [t.numpy() for t in (y, x.grad, w.grad, b.grad)]
+    assert len(calls) == N          # one chunk per sample
+    for ref, tuned in zip(results["reference"], results["tuned"]):
+        np.testing.assert_allclose(tuned, ref, rtol=1e-10, atol=1e-10)
+
+
+def test_winograd_runs_where_it_pays():
+    same = ((1, 1), (1, 1))
+    assert conv_tuned._Plan(np.zeros((2, 64, 8, 8)), (16, 64, 3, 3), (1, 1), same, (1, 1), 1, (8, 8)).winograd
+    for x_shape, w_shape, stride, groups, out in [((2, 32, 8, 8), (16, 32, 3, 3), 1, 1, 8),
+                                                  ((2, 64, 4, 4), (16, 64, 3, 3), 1, 1, 4),
+                                                  ((2, 64, 8, 8), (16, 64, 3, 3), 2, 1, 4),
+                                                  ((2, 64, 8, 8), (16, 32, 3, 3), 1, 2, 8),
+                                                  ((2, 64, 8, 8), (16, 64, 5, 5), 1, 1, 8)]:
+        plan = conv_tuned._Plan(np.zeros(x_shape), w_shape, (stride,) * 2, same, (1, 1), groups, (out, out))
+        assert not plan.winograd, (x_shape, w_shape, stride, groups)
+
+
+def test_winograd_float32_is_within_rounding_of_float64():
+    x, w, b = _inputs((4, 64, 8, 8, 16, 3, 1, 1, 1, 1))
+    exact = F.conv2d(minidl.tensor(x), minidl.tensor(w), minidl.tensor(b), padding=1).numpy()
+    y = F.conv2d(*(minidl.tensor(a.astype(np.float32)) for a in (x, w, b)), padding=1).numpy()
+    assert np.abs(y - exact).max() / np.abs(exact).max() < 1e-6
