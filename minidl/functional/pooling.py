@@ -5,7 +5,8 @@ each tap (i, j), ``x[index]`` is an (N, C, OH, OW) slice holding that tap of
 every window (see :func:`._windows.taps`), so a pooling is KH*KW vectorized
 maxima or sums, and its backward KH*KW vectorized writes.  Windows that do
 not overlap (stride = kernel, the usual 2x2 pooling) tile the input, so
-there each tap's slice is written once instead of accumulated.
+there each tap's slice is written once instead of accumulated, and max
+pooling's backward works on whole rows instead (:meth:`MaxPooling._backward_by_tiles`).
 """
 import math
 
@@ -75,6 +76,8 @@ class MaxPooling(_Pooling):
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
+        if self._tiles():
+            return self._crop(self._backward_by_tiles(xp, gy))
         gx = self._zeros_like_input(xp, gy.dtype)
         remaining = xp.copy(gy)     # the gradient of the windows whose maximum is not found yet
         hit, share = xp.empty_like(remaining, dtype=bool), xp.empty_like(remaining)   # gy's layout
@@ -89,6 +92,37 @@ class MaxPooling(_Pooling):
             if k + 1 < len(all_taps):
                 remaining -= share
         return self._crop(gx)
+
+
+    def _tiles(self):
+        """Whether the windows tile the padded input exactly: stride = kernel, no dilation, no
+        pixel left over."""
+        return (self.stride == self.kernel and self.dilation == (1, 1)
+                and tuple(self.padded_shape[2:]) == tuple(o * k for o, k in zip(self.out_size, self.kernel)))
+
+    def _backward_by_tiles(self, xp, gy):
+        """The gradient when the windows tile the input, without one strided pass per tap.
+
+        Splitting H into (OH, KH) makes each band of KH rows one slice of a
+        view x5 (N, C, OH, KH, W) of the input itself; y and gy, repeated KW
+        times along their rows, line up with every row of the band.  So one
+        comparison finds every window's maxima and one product writes gx in
+        the input's own memory order, both over whole rows; only the ties are
+        settled tap by tap, on boolean arrays.
+        """
+        N, C, (OH, OW), (KH, KW) = *self.padded_shape[:2], self.out_size, self.kernel
+        x5 = self.padded.reshape(N, C, OH, KH, OW * KW)
+        hit = x5 == xp.repeat(self.y, KW, axis=-1)[:, :, :, None, :]
+        seen = None
+        for i in range(KH):             # keep only the first maximum of each window, in row-major order
+            for j in range(KW):
+                tap = hit[:, :, :, i, j::KW]
+                if seen is None:
+                    seen = tap.copy()
+                else:
+                    tap &= ~seen
+                    seen |= tap
+        return (hit * xp.repeat(gy, KW, axis=-1)[:, :, :, None, :]).reshape(self.padded_shape)
 
 
 class AvgPooling(_Pooling):
