@@ -20,7 +20,7 @@ import subprocess
 from pathlib import Path
 
 from ..autograd import Tensor
-from ..autograd.core import _topological_order, graph_item
+from ..autograd.graph import _topological_order, graph_item
 
 __all__ = ["draw_graph", "collapse", "DotGraph", "GraphvizNotFoundError", "ModuleCalls"]
 
