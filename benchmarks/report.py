@@ -16,10 +16,10 @@ import json
 import math
 from pathlib import Path
 
-__all__ = ["PARITY_TOL", "QUIET_LOAD", "load_warning", "MNIST_EPOCH", "STEP_LIMIT", "MEMORY_LIMIT",
-           "target_limit", "parity_ok", "target_status", "targets", "ratio", "images_per_second",
-           "times_cell", "ratio_cell", "parity_cell", "table", "environment_lines", "STEP_COLUMNS",
-           "step_cells", "write_json", "markdown", "write_chart"]
+__all__ = ["PARITY_TOL", "QUIET_LOAD", "load_warning", "print_footer", "MNIST_EPOCH", "STEP_LIMIT",
+           "MEMORY_LIMIT", "target_limit", "parity_ok", "target_status", "targets", "ratio",
+           "images_per_second", "times_cell", "ratio_cell", "parity_cell", "table", "environment_lines",
+           "STEP_COLUMNS", "step_cells", "write_json", "markdown", "write_chart"]
 
 PARITY_TOL = 1e-4       # float32 outputs and gradients within 1e-4 of PyTorch's, relative to their scale
 MNIST_EPOCH = 60_000    # images in one MNIST training epoch
@@ -182,6 +182,14 @@ def load_warning(environment):
             f"{QUIET_LOAD:g}). Other work shared the cores, so these figures do not count; run again on "
             "a quiet machine.**")
 
+
+
+def print_footer(environment, paths):
+    """After a run's tables: the load warning, if any, and the files written."""
+    warning = load_warning(environment)
+    if warning:
+        print("WARNING:", warning.strip("*"))
+    print("wrote " + ", ".join(str(path) for path in paths))
 
 def environment_lines(env, settings):
     """The report's Environment section (machine, libraries, BLAS, GPU, settings), as a list of lines."""

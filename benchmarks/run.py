@@ -160,10 +160,7 @@ def main(argv=None):
     print(text)
     for note in notes:
         print("note:", note)
-    warning = report.load_warning(env)
-    if warning:
-        print("WARNING:", warning.strip("*"))
-    print(f"wrote {out / 'results.json'}, {out / 'results.md'}, {out / 'results.png'}")
+    report.print_footer(env, [out / "results.json", out / "results.md", out / "results.png"])
 
 
 if __name__ == "__main__":

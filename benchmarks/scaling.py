@@ -182,10 +182,7 @@ def main(argv=None):
     (out / "scaling.md").write_text(text)
     write_chart(out / "scaling.png", records)
     print(text)
-    warning = report.load_warning(env)
-    if warning:
-        print("WARNING:", warning.strip("*"))
-    print(f"wrote {out / 'scaling.json'}, {out / 'scaling.md'}, {out / 'scaling.png'}")
+    report.print_footer(env, [out / "scaling.json", out / "scaling.md", out / "scaling.png"])
 
 
 if __name__ == "__main__":

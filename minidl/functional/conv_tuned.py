@@ -247,17 +247,16 @@ def _convolve_winograd(plan, x, U, b=None):
     padded = padded.transpose(0, 2, 3, 1)                       # (N, 2TH + 2, 2TW + 2, C)
     y = new_array(xp, (N, F, OH, OW), x.dtype, True)
     y_last = y.transpose(0, 2, 3, 1)                            # (N, OH, OW, F), contiguous
-    even = (2 * TH, 2 * TW) == (OH, OW)
     # samples per chunk: their transformed tiles and products fit in COLUMN_BUFFER_BYTES
     chunk = max(1, min(N, COLUMN_BUFFER_BYTES // (16 * TH * TW * (C + F) * x.dtype.itemsize)))
+    # an odd size's blocks overhang y: they are computed into a buffer and cropped
+    blocks = None if (2 * TH, 2 * TW) == (OH, OW) else xp.empty((chunk, 2 * TH, 2 * TW, F), x.dtype)
     for start in range(0, N, chunk):
         stop = min(start + chunk, N)
-        if even:
+        if blocks is None:
             winograd.convolve(padded[start:stop], U, y_last[start:stop])
         else:
-            y_last[start:stop] = winograd.convolve(padded[start:stop], U,
-                                                   xp.empty((stop - start, 2 * TH, 2 * TW, F), x.dtype))[
-                :, :OH, :OW]
+            y_last[start:stop] = winograd.convolve(padded[start:stop], U, blocks[:stop - start])[:, :OH, :OW]
         if b is not None:
             y_last[start:stop] += b
     return y
