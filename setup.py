@@ -4,12 +4,16 @@ from setuptools import find_packages, setup
 # The main job draws its figures (matplotlib) and pins BLAS to the threads it asks for
 # (threadpoolctl): without them it would write no figures and give other numbers.
 REQUIRED = ["numpy>=1.23", "tqdm", "matplotlib", "threadpoolctl"]
+# Numba compiles the few CPU kernels NumPy cannot express in one pass (max pooling: see
+# minidl/backend/kernels.py); without it those ops take their NumPy paths, slower, same answers.
+FAST = ["numba"]
 # Everything the suite runs except the PyTorch comparisons (`python -m pytest -m "not torch"`).
 TEST_CORE = ["pytest>=7", "hypothesis", "scikit-learn", "mlxtend", "pillow", "ruff", "nbclient", "nbformat",
              "ipykernel"]
 # PyTorch is the independent reference of the parity tests; 2.13.0 is the release they were
-# checked against (its CPU build: see the README's "Tests" section).
-TEST = TEST_CORE + ["torch==2.13.0"]
+# checked against (its CPU build: see the README's "Tests" section).  The full suite runs the
+# compiled kernels; the suite without PyTorch runs without them, so both paths are tested.
+TEST = TEST_CORE + FAST + ["torch==2.13.0"]
 # scikit-learn: the 8x8 digits of notebook 8
 NOTEBOOKS = ["jupyter", "nbclient", "nbformat", "ipykernel", "scikit-learn"]
 GPU = ["cupy-cuda12x"]
@@ -28,6 +32,7 @@ setup(
     package_data={"minidl": ["data/datasets/*.npz"]},
     install_requires=REQUIRED,
     extras_require={
+        "fast": FAST,
         "gpu": GPU,
         "test": TEST,
         "test-core": TEST_CORE,
@@ -35,7 +40,7 @@ setup(
         "images": ["pillow"],
         "viz": VIZ,
         "distributed": DISTRIBUTED,
-        "dev": sorted(set(TEST + NOTEBOOKS + GPU + DISTRIBUTED + VIZ)),
+        "dev": sorted(set(TEST + FAST + NOTEBOOKS + GPU + DISTRIBUTED + VIZ)),
     },
     entry_points={"console_scripts": ["minidl=minidl.cli:main"]},
 )

@@ -38,6 +38,14 @@ def _cupy_version():
     return None
 
 
+def _version(package):
+    """An installed package's version, or None."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def _thread_pools():
     try:
         from threadpoolctl import threadpool_info
@@ -60,6 +68,7 @@ def _gpus():
 def collect():
     """A JSON-ready description of this machine and software (call after the thread limits are set)."""
     import minidl
+    from minidl.backend import kernels
     env = {
         "cpu": _cpu_model(),
         "logical_cores": os.cpu_count(),
@@ -69,6 +78,9 @@ def collect():
         "numpy": np.__version__,
         "cupy": _cupy_version(),
         "minidl": minidl.__version__,
+        # max pooling runs compiled kernels when Numba is installed, NumPy passes otherwise
+        "numba": _version("numba"),
+        "minidl_kernels": kernels.available(),
         "blas_environment": {k: os.environ.get(k) for k in _BLAS_VARIABLES},
         "thread_pools": _thread_pools(),
         "minidl_cuda_available": minidl.cuda.is_available(),

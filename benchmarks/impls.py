@@ -145,7 +145,10 @@ def implementations(device, compare_torch):
 
 
 def set_threads(n):
-    """Give NumPy's BLAS (through threadpoolctl, when installed) and torch, if imported, ``n`` CPU threads."""
+    """Give NumPy's BLAS (through threadpoolctl, when installed), minidl's compiled kernels and torch,
+    if imported, ``n`` CPU threads."""
+    from minidl.backend import kernels
+    kernels.set_num_threads(n)
     try:
         from threadpoolctl import threadpool_limits
         threadpool_limits(limits=n)

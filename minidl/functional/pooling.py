@@ -7,10 +7,16 @@ maxima or sums, and its backward KH*KW vectorized writes.  Windows that do
 not overlap (stride = kernel, the usual 2x2 pooling) tile the input, so
 there each tap's slice is written once instead of accumulated, and max
 pooling's backward works on whole rows instead (:meth:`MaxPooling._backward_by_tiles`).
+
+Those passes are the definition, and what runs without Numba.  With it, max
+pooling runs one compiled pass on every core (:mod:`minidl.backend.kernels`,
+tested equal to the passes), which keeps each window's winning tap for
+backward instead of the input.
 """
 import math
 
 from .. import backend
+from ..backend import kernels
 from ..autograd import Function, OpError, mean
 from ._windows import add_windows, is_channels_last, new_array, pad, taps
 from .geometry import one_dimensional, pool_window
@@ -65,7 +71,13 @@ class MaxPooling(_Pooling):
 
     def forward(self, x):
         # padding with -inf, never 0, so that a padded pixel cannot win over negative inputs
-        self.padded = self._padded(x, -math.inf)
+        padded = self._padded(x, -math.inf)
+        if kernels.enabled_for(padded):
+            # one compiled pass; backward needs each window's winning tap, not x
+            y, self.winner = kernels.max_pool2d(padded, self.kernel, self.stride, self.dilation,
+                                                self.out_size, self.channels_last)
+            return y
+        self.padded = padded
         xp = backend.get_array_module(x)
         (first, _), *others = self._taps()
         y = xp.copy(self.padded[first], order="K")
@@ -75,6 +87,9 @@ class MaxPooling(_Pooling):
         return y
 
     def backward(self, gy):
+        if hasattr(self, "winner"):
+            return self._crop(kernels.max_pool2d_backward(gy, self.winner, self.padded_shape[2:], self.kernel,
+                                                          self.stride, self.dilation, self.channels_last))
         xp = backend.get_array_module(gy)
         if self._tiles():
             return self._crop(self._backward_by_tiles(xp, gy))
