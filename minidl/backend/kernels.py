@@ -5,6 +5,8 @@ core.  Most ops are a few such passes, or a matrix product that BLAS runs on
 every core, and NumPy is as fast as anything there.  Max pooling is not: it
 is KH*KW strided passes forward, and four per tap backward.  A kernel
 compiled by Numba does the same comparisons in one pass, on every core.
+(Batch normalization and ReLU kernels were tried too: faster alone, but no
+faster in a training step, so they were not kept.)
 
 The kernels are optional.  Without Numba (``pip install minidl[fast]``
 brings it), with the environment variable ``MINIDL_KERNELS=0``, or inside
@@ -16,7 +18,9 @@ Each kernel here works on NumPy arrays of float32 or float64; callers ask
 other dtypes).
 """
 import contextlib
+import functools
 import os
+import threading
 
 import numpy as np
 
@@ -26,9 +30,21 @@ try:
 except ImportError:     # the NumPy paths run instead
     numba, prange = None, range
 
-__all__ = ["available", "enabled_for", "disabled", "set_num_threads", "max_pool2d", "max_pool2d_backward"]
+if numba is not None and "NUMBA_THREADING_LAYER" not in os.environ:
+    # Numba's own pool, whose threads sleep between kernels.  The OpenMP pool it prefers keeps its
+    # threads spinning after each kernel, on the cores BLAS's threads need next (measured on 2
+    # cores, with kernels between matrix products: training steps up to 1.7x slower).
+    numba.config.THREADING_LAYER = "workqueue"
+# that pool runs one parallel kernel at a time: threads take turns
+_one_at_a_time = threading.Lock()
+
+__all__ = ["MIN_SIZE", "available", "enabled_for", "disabled", "set_num_threads", "max_pool2d",
+           "max_pool2d_backward"]
 
 _enabled = numba is not None and os.environ.get("MINIDL_KERNELS", "1") != "0"
+# Below this many numbers, waking the threads costs more than they save (measured: a 2x2 max
+# pooling forward and backward is slower in a kernel at 100,000 numbers, faster at 300,000).
+MIN_SIZE = 1 << 18
 
 
 def available():
@@ -37,8 +53,10 @@ def available():
 
 
 def enabled_for(*arrays):
-    """Whether the kernels take these arrays: NumPy float32 or float64, kernels on."""
-    return _enabled and all(type(a) is np.ndarray and a.dtype in (np.float32, np.float64) for a in arrays)
+    """Whether the kernels take these arrays: NumPy float32 or float64 of at least :data:`MIN_SIZE`
+    numbers, kernels on."""
+    return _enabled and all(type(a) is np.ndarray and a.dtype in (np.float32, np.float64)
+                            and a.size >= MIN_SIZE for a in arrays)
 
 
 @contextlib.contextmanager
@@ -59,8 +77,17 @@ def set_num_threads(n):
 
 
 def _jit(function):
-    """Compiled for every core, cached on disk so a new process does not compile again."""
-    return numba.njit(parallel=True, cache=True)(function) if numba is not None else function
+    """``function`` compiled for every core, and cached on disk, so that a new process does not
+    compile it again; called by one thread at a time."""
+    if numba is None:
+        return function
+    compiled = numba.njit(parallel=True, cache=True)(function)
+
+    @functools.wraps(function)
+    def call(*args):
+        with _one_at_a_time:
+            return compiled(*args)
+    return call
 
 
 # --------------------------------------------------------------------------- #
@@ -100,26 +127,29 @@ def max_pool2d_backward(gy, winner, in_size, kernel, stride, dilation, channels_
     return gx
 
 
-# `v > best` keeps the first maximum; `or v != v` lets a NaN win over all (and the last NaN win)
+# `v > best` keeps the first maximum; `| (v != v)` lets a NaN win over all (and the last NaN win).
+# The update is a select, not a branch, and the innermost loop runs along a row of outputs (or
+# the channels of a pixel), so that the compiler can make it vector instructions.
 
 
 @_jit
 def _max_pool_planes(x, KH, KW, SH, SW, DH, DW, y, winner):
-    """x (N, C, H, W): one (n, c) plane per task, its windows one by one."""
+    """x (N, C, H, W): one (n, c) plane per task; tap by tap, a whole row of windows at once."""
     N, C, H, W = x.shape
     _, _, OH, OW = y.shape
     for plane in prange(N * C):
         n, c = plane // C, plane % C
         for oh in range(OH):
             for ow in range(OW):
-                best, tap = x[n, c, oh * SH, ow * SW], 0
-                for i in range(KH):
-                    for j in range(KW):
-                        v = x[n, c, oh * SH + i * DH, ow * SW + j * DW]
-                        if v > best or v != v:
-                            best, tap = v, i * KW + j
-                y[n, c, oh, ow] = best
-                winner[n, c, oh, ow] = tap
+                y[n, c, oh, ow] = x[n, c, oh * SH, ow * SW]
+                winner[n, c, oh, ow] = 0
+            for i in range(KH):
+                for j in range(KW):
+                    for ow in range(OW):
+                        v, best = x[n, c, oh * SH + i * DH, ow * SW + j * DW], y[n, c, oh, ow]
+                        better = (v > best) | (v != v)
+                        y[n, c, oh, ow] = v if better else best
+                        winner[n, c, oh, ow] = i * KW + j if better else winner[n, c, oh, ow]
 
 
 @_jit
@@ -135,10 +165,10 @@ def _max_pool_pixels(x, KH, KW, SH, SW, DH, DW, y, winner):
             for i in range(KH):
                 for j in range(KW):
                     for c in range(C):
-                        v = x[n, oh * SH + i * DH, ow * SW + j * DW, c]
-                        if v > y[n, oh, ow, c] or v != v:
-                            y[n, oh, ow, c] = v
-                            winner[n, oh, ow, c] = i * KW + j
+                        v, best = x[n, oh * SH + i * DH, ow * SW + j * DW, c], y[n, oh, ow, c]
+                        better = (v > best) | (v != v)
+                        y[n, oh, ow, c] = v if better else best
+                        winner[n, oh, ow, c] = i * KW + j if better else winner[n, oh, ow, c]
 
 
 @_jit

@@ -21,6 +21,12 @@ pytestmark = pytest.mark.skipif(not kernels.available(),
 
 rng = np.random.default_rng(0)
 
+
+@pytest.fixture(autouse=True)
+def kernels_for_every_size(monkeypatch):
+    """The small arrays here take the kernels too (ops give arrays below MIN_SIZE to NumPy)."""
+    monkeypatch.setattr(kernels, "MIN_SIZE", 0)
+
 # (H, W, kernel, stride, padding, dilation, ceil_mode): tiling, overlapping (3x3/2), padded,
 # dilated, ceil-mode and one-pixel windows, rectangular kernels, odd and even sizes
 POOL_CASES = [(H, W, K, S, P, D, ceil)
@@ -81,11 +87,13 @@ def test_max_pool_kernel_sends_a_nan_windows_gradient_to_its_last_nan():
     np.testing.assert_array_equal(t.grad.numpy()[0, 0], expected)
 
 
-def test_disabled_restores_the_kernels():
+def test_disabled_restores_the_kernels(monkeypatch):
     with kernels.disabled():
         assert not kernels.enabled_for(np.zeros(2, np.float32))
     assert kernels.enabled_for(np.zeros(2, np.float32))
     assert not kernels.enabled_for(np.zeros(2, np.float16)), "float16 takes the NumPy path"
+    monkeypatch.setattr(kernels, "MIN_SIZE", 3)
+    assert not kernels.enabled_for(np.zeros(2, np.float32)), "small arrays take the NumPy path"
 
 
 def test_environment_variable_switches_the_kernels_off():
