@@ -127,9 +127,18 @@ def max_pool2d_backward(gy, winner, in_size, kernel, stride, dilation, channels_
     return gx
 
 
-# `v > best` keeps the first maximum; `| (v != v)` lets a NaN win over all (and the last NaN win).
-# The update is a select, not a branch, and the innermost loop runs along a row of outputs (or
-# the channels of a pixel), so that the compiler can make it vector instructions.
+def _inline(function):
+    """``function`` compiled into the kernels that call it."""
+    return numba.njit(inline="always")(function) if numba is not None else function
+
+
+@_inline
+def _larger(v, best, tap, best_tap):
+    """(value, tap) of the larger of v and best: ``v > best`` keeps the first maximum, and a NaN
+    wins over every number (the last NaN, as in PyTorch).  A select, not a branch, so that the
+    loops that call it become vector instructions."""
+    better = (v > best) | (v != v)
+    return (v if better else best), (tap if better else best_tap)
 
 
 @_jit
@@ -146,15 +155,14 @@ def _max_pool_planes(x, KH, KW, SH, SW, DH, DW, y, winner):
             for i in range(KH):
                 for j in range(KW):
                     for ow in range(OW):
-                        v, best = x[n, c, oh * SH + i * DH, ow * SW + j * DW], y[n, c, oh, ow]
-                        better = (v > best) | (v != v)
-                        y[n, c, oh, ow] = v if better else best
-                        winner[n, c, oh, ow] = i * KW + j if better else winner[n, c, oh, ow]
+                        y[n, c, oh, ow], winner[n, c, oh, ow] = _larger(
+                            x[n, c, oh * SH + i * DH, ow * SW + j * DW], y[n, c, oh, ow], i * KW + j,
+                            winner[n, c, oh, ow])
 
 
 @_jit
 def _max_pool_pixels(x, KH, KW, SH, SW, DH, DW, y, winner):
-    """x (N, H, W, C): one row of output pixels per task, the channels of a pixel side by side."""
+    """x (N, H, W, C): one row of output pixels per task; tap by tap, the channels of a pixel at once."""
     N, H, W, C = x.shape
     _, OH, OW, _ = y.shape
     for row in prange(N * OH):
@@ -165,10 +173,9 @@ def _max_pool_pixels(x, KH, KW, SH, SW, DH, DW, y, winner):
             for i in range(KH):
                 for j in range(KW):
                     for c in range(C):
-                        v, best = x[n, oh * SH + i * DH, ow * SW + j * DW, c], y[n, oh, ow, c]
-                        better = (v > best) | (v != v)
-                        y[n, oh, ow, c] = v if better else best
-                        winner[n, oh, ow, c] = i * KW + j if better else winner[n, oh, ow, c]
+                        y[n, oh, ow, c], winner[n, oh, ow, c] = _larger(
+                            x[n, oh * SH + i * DH, ow * SW + j * DW, c], y[n, oh, ow, c], i * KW + j,
+                            winner[n, oh, ow, c])
 
 
 @_jit
