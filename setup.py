@@ -4,7 +4,7 @@ from setuptools import find_packages, setup
 # The main job draws its figures (matplotlib) and pins BLAS to the threads it asks for
 # (threadpoolctl): without them it would write no figures and give other numbers.
 REQUIRED = ["numpy>=1.23", "tqdm", "matplotlib", "threadpoolctl"]
-# Numba compiles the few CPU kernels NumPy cannot express in one pass (max pooling: see
+# Numba compiles the few CPU kernels NumPy runs in many passes or on one core (max pooling, ReLU: see
 # minidl/backend/kernels.py); without it those ops take their NumPy paths, slower, same answers.
 FAST = ["numba"]
 # Everything the suite runs except the PyTorch comparisons (`python -m pytest -m "not torch"`).

@@ -101,3 +101,27 @@ def test_environment_variable_switches_the_kernels_off():
     env = dict(os.environ, MINIDL_KERNELS="0")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_relu_kernel_equals_numpy_path():
+    """Same y and gx, NaN, zeros of both signs and channels-last input included."""
+    x = rng.standard_normal((4, 6, 5, 7)).astype(np.float32)
+    x[0, 0, 0, :3] = [np.nan, 0.0, -0.0]
+    gy = rng.standard_normal(x.shape).astype(np.float32)
+    channels_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    for a in (x, channels_last):
+        results = []
+        for off in (False, True):
+            t = minidl.Tensor(a, requires_grad=True)
+            with kernels.disabled() if off else contextlib.nullcontext():
+                y = F.relu(t)
+                y.backward(minidl.tensor(gy))
+            results.append((y.numpy(), t.grad.numpy(), y.data.strides))
+        (y, gx, strides), (y_ref, gx_ref, _) = results
+        np.testing.assert_array_equal(y, y_ref)
+        np.testing.assert_array_equal(gx, gx_ref)
+        assert strides == a.strides, "y keeps x's memory order"
+    y = np.array([1.0, 0.0, -1.0, np.nan], np.float32)
+    gy = np.array([np.nan, np.nan, np.inf, 1.0], np.float32)
+    with np.errstate(invalid="ignore"):         # NaN and inf times 0 are NaN, in both
+        np.testing.assert_array_equal(kernels.relu_backward(gy, y), gy * (y > 0))
