@@ -5,7 +5,7 @@ from setuptools import find_packages, setup
 # (threadpoolctl): without them it would write no figures and give other numbers.
 REQUIRED = ["numpy>=1.23", "tqdm", "matplotlib", "threadpoolctl"]
 # Numba compiles the few CPU kernels NumPy runs in many passes or on one core (max pooling, ReLU: see
-# minidl/backend/kernels.py); without it those ops take their NumPy paths, slower, same answers.
+# minidl/backend/kernels.py); without it those ops take their NumPy paths: slower, the same numbers.
 FAST = ["numba"]
 # Everything the suite runs except the PyTorch comparisons (`python -m pytest -m "not torch"`).
 TEST_CORE = ["pytest>=7", "hypothesis", "scikit-learn", "mlxtend", "pillow", "ruff", "nbclient", "nbformat",
@@ -40,7 +40,7 @@ setup(
         "images": ["pillow"],
         "viz": VIZ,
         "distributed": DISTRIBUTED,
-        "dev": sorted(set(TEST + FAST + NOTEBOOKS + GPU + DISTRIBUTED + VIZ)),
+        "dev": sorted(set(TEST + NOTEBOOKS + GPU + DISTRIBUTED + VIZ)),
     },
     entry_points={"console_scripts": ["minidl=minidl.cli:main"]},
 )

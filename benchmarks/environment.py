@@ -78,7 +78,7 @@ def collect():
         "numpy": np.__version__,
         "cupy": _cupy_version(),
         "minidl": minidl.__version__,
-        # max pooling runs compiled kernels when Numba is installed, NumPy passes otherwise
+        # max pooling and ReLU run compiled kernels when Numba is installed, NumPy otherwise
         "numba": _version("numba"),
         "minidl_kernels": kernels.available(),
         "blas_environment": {k: os.environ.get(k) for k in _BLAS_VARIABLES},

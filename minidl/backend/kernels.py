@@ -15,9 +15,11 @@ brings it), with the environment variable ``MINIDL_KERNELS=0``, or inside
 ``with kernels.disabled():``, every op takes its NumPy path.  That path is
 the readable definition; the kernels are tested equal to it.
 
-Each kernel here works on NumPy arrays of float32 or float64; callers ask
-:func:`enabled_for` first and take the NumPy path otherwise (CuPy arrays,
-other dtypes).
+Each kernel here works on NumPy arrays of float32 or float64 of at least
+:data:`MIN_SIZE` numbers; callers ask :func:`enabled_for` first and take the
+NumPy path otherwise (CuPy arrays, other dtypes, small arrays).  The one
+difference in results: a max-pool window holding NaN sends its gradient to
+its last NaN, as PyTorch does, where the NumPy path sends it nowhere.
 """
 import contextlib
 import functools
