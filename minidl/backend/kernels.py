@@ -43,7 +43,8 @@ if numba is not None and "NUMBA_THREADING_LAYER" not in os.environ:
 _one_at_a_time = threading.Lock()
 
 __all__ = ["MIN_SIZE", "available", "enabled_for", "disabled", "set_num_threads", "relu", "relu_backward",
-           "max_pool2d", "max_pool2d_backward"]
+           "max_pool2d", "max_pool2d_backward", "winograd_input", "winograd_output",
+           "winograd_output_gradient", "winograd_input_gradient"]
 
 _enabled = numba is not None and os.environ.get("MINIDL_KERNELS", "1") != "0"
 # Below this many numbers, waking the threads costs more than they save (measured, forward and
@@ -57,11 +58,12 @@ def available():
     return _enabled
 
 
-def enabled_for(*arrays):
-    """Whether the kernels take these arrays: NumPy float32 or float64 of at least :data:`MIN_SIZE`
-    numbers, kernels on."""
+def enabled_for(*arrays, min_size=None):
+    """Whether the kernels take these arrays: NumPy float32 or float64 of at least ``min_size``
+    numbers (by default :data:`MIN_SIZE`), kernels on."""
+    min_size = MIN_SIZE if min_size is None else min_size
     return _enabled and all(type(a) is np.ndarray and a.dtype in (np.float32, np.float64)
-                            and a.size >= MIN_SIZE for a in arrays)
+                            and a.size >= min_size for a in arrays)
 
 
 @contextlib.contextmanager
@@ -244,3 +246,137 @@ def _unpool_pixels(gy, winner, KW, SH, SW, DH, DW, gx):
                 for c in range(C):
                     tap = winner[n, oh, ow, c]
                     gx[n, oh * SH + tap // KW * DH, ow * SW + tap % KW * DW, c] += gy[n, oh, ow, c]
+
+
+# --------------------------------------------------------------------------- #
+# Winograd's F(2x2, 3x3) transforms (the formulas: minidl.functional.winograd)
+# --------------------------------------------------------------------------- #
+# Tile (th, tw) covers rows 2th..2th+3 and columns 2tw..2tw+3 of x padded by (top, left); each task
+# copies the four rows of one row of tiles into a zero-padded strip first, so that the transforms
+# run on whole pixels of C contiguous numbers with no test at the edges.
+@_jit
+def winograd_input(x, top, left, V):
+    """V (16, m, TH, TW, C) = B^T d B of each 4x4 tile d of x (m, H, W, C), zeros around it."""
+    m, H, W, C = x.shape
+    _, _, TH, TW, _ = V.shape
+    for task in prange(m * TH):
+        n, th = task // TH, task % TH
+        strip = _strip(x, n, 2 * th - top, left, 4, 2 * TW + 2)
+        t = np.empty((4, 4, C), x.dtype)                    # B^T d, one tile
+        for tw in range(TW):
+            w = 2 * tw
+            for v in range(4):
+                for c in range(C):
+                    d0, d1, d2, d3 = (strip[0, w + v, c], strip[1, w + v, c], strip[2, w + v, c],
+                                      strip[3, w + v, c])
+                    t[0, v, c], t[1, v, c], t[2, v, c], t[3, v, c] = d0 - d2, d1 + d2, d2 - d1, d1 - d3
+            for u in range(4):
+                for c in range(C):
+                    V[4 * u, n, th, tw, c] = t[u, 0, c] - t[u, 2, c]
+                    V[4 * u + 1, n, th, tw, c] = t[u, 1, c] + t[u, 2, c]
+                    V[4 * u + 2, n, th, tw, c] = t[u, 2, c] - t[u, 1, c]
+                    V[4 * u + 3, n, th, tw, c] = t[u, 1, c] - t[u, 3, c]
+
+
+@_jit
+def winograd_output(M, b, y):
+    """y (m, OH, OW, F) = A^T M A + b of each tile's M (16, m, TH, TW, F); the blocks of an odd size
+    hang over the edge, and only what falls inside is written."""
+    m, OH, OW, F = y.shape
+    _, _, TH, TW, _ = M.shape
+    for task in prange(m * TH):
+        n, th = task // TH, task % TH
+        s = np.empty((2, 4, F), M.dtype)                    # A^T M, one tile
+        for tw in range(TW):
+            for v in range(4):
+                for f in range(F):
+                    m0, m1, m2, m3 = M[v, n, th, tw, f], M[4 + v, n, th, tw, f], M[8 + v, n, th, tw, f], \
+                        M[12 + v, n, th, tw, f]
+                    s[0, v, f], s[1, v, f] = m0 + m1 + m2, m1 - m2 - m3
+            for a in range(min(2, OH - 2 * th)):
+                oh = 2 * th + a
+                for f in range(F):
+                    y[n, oh, 2 * tw, f] = s[a, 0, f] + s[a, 1, f] + s[a, 2, f] + b[f]
+                if 2 * tw + 1 < OW:
+                    for f in range(F):
+                        y[n, oh, 2 * tw + 1, f] = s[a, 1, f] - s[a, 2, f] - s[a, 3, f] + b[f]
+
+
+@_jit
+def winograd_output_gradient(gy, gM):
+    """gM (16, m, TH, TW, F) = A gY A^T of each 2x2 block gY of gy (m, OH, OW, F), zeros around it."""
+    m, OH, OW, F = gy.shape
+    _, _, TH, TW, _ = gM.shape
+    for task in prange(m * TH):
+        n, th = task // TH, task % TH
+        g = _strip(gy, n, 2 * th, 0, 2, 2 * TW)
+        for tw in range(TW):
+            w = 2 * tw
+            for f in range(F):
+                g00, g01, g10, g11 = g[0, w, f], g[0, w + 1, f], g[1, w, f], g[1, w + 1, f]
+                # A gY: rows g0, g0 + g1, g0 - g1, -g1; then the same on the columns
+                _put_row(gM, 0, n, th, tw, f, g00, g01)
+                _put_row(gM, 4, n, th, tw, f, g00 + g10, g01 + g11)
+                _put_row(gM, 8, n, th, tw, f, g00 - g10, g01 - g11)
+                _put_row(gM, 12, n, th, tw, f, -g10, -g11)
+
+
+@_inline
+def _put_row(gM, i, n, th, tw, f, r0, r1):
+    """Row (r0, r1) of A gY, times A^T: gM[i..i+3] = r0, r0 + r1, r0 - r1, -r1."""
+    gM[i, n, th, tw, f], gM[i + 1, n, th, tw, f] = r0, r0 + r1
+    gM[i + 2, n, th, tw, f], gM[i + 3, n, th, tw, f] = r0 - r1, -r1
+
+
+def winograd_input_gradient(gV, top, left, gx):
+    """gx (m, H, W, C) += B gV B^T of each tile's gV (16, m, TH, TW, C), onto the tile's pixels that
+    fall inside x.  Rows of tiles next to each other share two rows of pixels, so even rows of
+    tiles go first, odd ones second."""
+    for phase in range(2):
+        _add_tile_gradients(gV, top, left, gx, phase)
+
+
+@_jit
+def _add_tile_gradients(gV, top, left, gx, phase):
+    """The rows of tiles th = phase, phase + 2, ...: one per task, so that no two write one pixel."""
+    m, H, W, C = gx.shape
+    _, _, TH, TW, _ = gV.shape
+    rows = (TH - phase + 1) // 2
+    for task in prange(m * rows):
+        n, th = task // rows, phase + 2 * (task % rows)
+        strip = np.zeros((4, 2 * TW + 2, C), gV.dtype)      # the gradient of the row's four rows
+        t = np.empty((4, 4, C), gV.dtype)                   # gV B^T, one tile
+        for tw in range(TW):
+            w = 2 * tw
+            for u in range(4):
+                for c in range(C):
+                    g0, g1, g2, g3 = gV[4 * u, n, th, tw, c], gV[4 * u + 1, n, th, tw, c], \
+                        gV[4 * u + 2, n, th, tw, c], gV[4 * u + 3, n, th, tw, c]
+                    t[u, 0, c], t[u, 1, c], t[u, 2, c], t[u, 3, c] = g0, g1 - g2 + g3, g1 + g2 - g0, -g3
+            for v in range(4):                              # then B (gV B^T); tiles overlap in the strip
+                for c in range(C):
+                    strip[0, w + v, c] += t[0, v, c]
+                    strip[1, w + v, c] += t[1, v, c] - t[2, v, c] + t[3, v, c]
+                    strip[2, w + v, c] += t[1, v, c] + t[2, v, c] - t[0, v, c]
+                    strip[3, w + v, c] -= t[3, v, c]
+        for u in range(4):
+            h = 2 * th + u - top
+            if 0 <= h < H:
+                for p in range(max(0, left), min(2 * TW + 2, left + W)):
+                    for c in range(C):
+                        gx[n, h, p - left, c] += strip[u, p, c]
+
+
+@_inline
+def _strip(x, n, h0, left, rows, width):
+    """Rows h0..h0 + rows - 1 of x[n] (H, W, C), shifted right by ``left`` columns and cut to
+    ``width``, zeros where they fall outside x: (rows, width, C)."""
+    _, H, W, C = x.shape
+    strip = np.zeros((rows, width, C), x.dtype)
+    for u in range(rows):
+        h = h0 + u
+        if 0 <= h < H:
+            for p in range(max(0, left), min(width, left + W)):
+                for c in range(C):
+                    strip[u, p, c] = x[n, h, p - left, c]
+    return strip

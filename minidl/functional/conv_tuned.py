@@ -28,12 +28,11 @@ faster, none of which changes the maths:
   more numbers than col2im would add, backward computes gx so, and gW from
   the same columns (see :meth:`Convolution._gradients_by_convolution`).
 
-* **Fewer multiplications for 3x3 layers.**  The forward of a 3x3 stride-1
-  convolution of many channels on maps of 8x8 or more (the bulk of VGG and
-  ResNet) runs Winograd's
-  F(2x2, 3x3) (:mod:`.winograd`): 16 products where im2col's has 36 per
-  2x2 block of outputs.  Its results differ from the product's only by
-  float rounding.
+* **Fewer multiplications for 3x3 layers.**  A 3x3 stride-1 convolution
+  of many channels on maps of 8x8 or more (the bulk of VGG and ResNet)
+  runs Winograd's F(2x2, 3x3) (:mod:`.winograd`), forward and backward:
+  16 products where im2col's has 36 per 2x2 block of outputs.  Its results
+  differ from the product's only by float rounding.
 
 Here A's rows are the output positions (n, oh, ow) and its columns the taps
 (i, j, c), so that in channels last a row of A is a run of whole pixels.
@@ -42,17 +41,23 @@ import math
 
 from .. import backend
 from ..autograd import Function
+from ..backend import kernels
 from . import winograd
 from ._windows import add_windows, is_channels_last, new_array, pad, windows
 
-__all__ = ["Convolution", "COLUMN_BUFFER_BYTES", "WINOGRAD_MIN_CHANNELS", "WINOGRAD_MIN_SIZE"]
+__all__ = ["Convolution", "COLUMN_BUFFER_BYTES", "WINOGRAD_MIN_CHANNELS", "WINOGRAD_MIN_CHANNELS_COMPILED",
+           "WINOGRAD_MIN_SIZE"]
 
 # Small enough for a chunk's columns and outputs to stay in the (last-level) cache
 # between the copy and the product, large enough that the products are few and big:
 # each costs BLAS a start-up and a synchronization of its threads.
 COLUMN_BUFFER_BYTES = 16 << 20
-# the smallest input channels and output size whose 3x3 forward runs Winograd's algorithm
-WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_SIZE = 64, 8
+# The smallest input channels and output size whose 3x3 layers run Winograd's algorithm: its
+# transforms add whole pixels of channels, worth it where those are long and the maps hold enough
+# 4x4 tiles.  Measured, forward and backward at batch 128: with the compiled transforms 0.73-0.89x
+# the time of im2col from 16 channels and 8x8 outputs up, 1.04x at 8 channels, 1.10-1.15x at 4x4;
+# the NumPy transforms, many passes each, pay from 64 channels.
+WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_CHANNELS_COMPILED, WINOGRAD_MIN_SIZE = 64, 16, 8
 
 
 class Convolution(Function):
@@ -71,13 +76,17 @@ class Convolution(Function):
         self.x, self.W, self.has_bias = x, W, b is not None
         self.Wm = _filter_matrices(W, self.groups, self.plan.channels_last)
         if self.plan.winograd:
-            return _convolve_winograd(self.plan, x, winograd.filter_transform(W), b)
+            self.U = winograd.filter_transform(W)
+            return _convolve_winograd(self.plan, x, self.U, b)
         return _convolve(self.plan, x, self.Wm, b)
 
     def backward(self, gy):
         need_x, need_W = self.needs_input_grad[:2]
         need_b = self.has_bias and self.needs_input_grad[2]
-        if need_x and self._input_gradient_is_a_convolution():
+        if self.plan.winograd and (need_x or need_W):
+            gx, gW = _winograd_gradients(self.plan, self.x, self.U, gy, need_x)
+            gb = gy.sum(axis=(0, 2, 3)) if need_b else None
+        elif need_x and self._input_gradient_is_a_convolution():
             gx, gW = self._gradients_by_convolution(gy, need_W)
             gb = gy.sum(axis=(0, 2, 3)) if need_b else None
         else:
@@ -167,10 +176,10 @@ class _Plan:
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.channels_last = _channels_last(Cg, out_size[1])
         self.pointwise = self.kernel == (1, 1) and stride == (1, 1) and not any(sum(padding, ()))
-        # Winograd's transforms add whole pixels of channels: worth it where those are long and
-        # the maps hold enough 4x4 tiles (measured: slower below 64 channels or 8x8 outputs)
+        compiled = kernels.enabled_for(x, min_size=0)
+        min_channels = WINOGRAD_MIN_CHANNELS_COMPILED if compiled else WINOGRAD_MIN_CHANNELS
         self.winograd = (self.kernel == (3, 3) and stride == (1, 1) and dilation == (1, 1) and groups == 1
-                         and C >= WINOGRAD_MIN_CHANNELS and min(out_size) >= WINOGRAD_MIN_SIZE)
+                         and C >= min_channels and min(out_size) >= WINOGRAD_MIN_SIZE)
         # samples per chunk: their columns and outputs fit in COLUMN_BUFFER_BYTES
         per_sample = (C * KH * KW + F) * math.prod(out_size) * x.dtype.itemsize
         self.chunk = max(1, min(N, COLUMN_BUFFER_BYTES // per_sample))
@@ -239,27 +248,54 @@ def _convolve_winograd(plan, x, U, b=None):
     """y = W * x + b (N, F, OH, OW), channels last, by Winograd's F(2x2, 3x3) on chunks of the batch,
     for the transformed filters U (16, C, F)."""
     xp = backend.get_array_module(x)
-    (N, C), (OH, OW), F = x.shape[:2], plan.out_size, U.shape[2]
-    TH, TW = -(-OH // 2), -(-OW // 2)
-    (top, bottom), (left, right) = plan.padding
-    # an odd output size gets one more row (column) of zeros: its last tiles hang over the edge
-    padded = pad(x, ((top, bottom + 2 * TH - OH), (left, right + 2 * TW - OW)), 0.0, True)
-    padded = padded.transpose(0, 2, 3, 1)                       # (N, 2TH + 2, 2TW + 2, C)
-    y = new_array(xp, (N, F, OH, OW), x.dtype, True)
-    y_last = y.transpose(0, 2, 3, 1)                            # (N, OH, OW, F), contiguous
-    # samples per chunk: their transformed tiles and products fit in COLUMN_BUFFER_BYTES
-    chunk = max(1, min(N, COLUMN_BUFFER_BYTES // (16 * TH * TW * (C + F) * x.dtype.itemsize)))
-    # an odd size's blocks overhang y: they are computed into a buffer and cropped
-    blocks = None if (2 * TH, 2 * TW) == (OH, OW) else xp.empty((chunk, 2 * TH, 2 * TW, F), x.dtype)
-    for start in range(0, N, chunk):
-        stop = min(start + chunk, N)
-        if blocks is None:
-            winograd.convolve(padded[start:stop], U, y_last[start:stop])
-        else:
-            y_last[start:stop] = winograd.convolve(padded[start:stop], U, blocks[:stop - start])[:, :OH, :OW]
-        if b is not None:
-            y_last[start:stop] += b
+    y = new_array(xp, (x.shape[0], U.shape[2], *plan.out_size), x.dtype, True)
+    y_last, x_last = y.transpose(0, 2, 3, 1), _pixels(xp, x)         # (N, OH, OW, F), (N, H, W, C)
+    V, M = _winograd_buffers(plan, U.shape, xp)
+    for start, stop in _winograd_chunks(plan, U.shape):
+        winograd.convolve(x_last[start:stop], U, b, y_last[start:stop], _winograd_padding(plan), V, M)
     return y
+
+
+def _winograd_gradients(plan, x, U, gy, need_x):
+    """gx (N, C, H, W) (if ``need_x``) and gW (F, C, 3, 3) of :func:`_convolve_winograd` for its output
+    gradient gy, by its formula in reverse (:func:`.winograd.gradients`), chunk by chunk."""
+    xp = backend.get_array_module(x)
+    x_last, gy_last = _pixels(xp, x), _pixels(xp, gy)
+    gx = new_array(xp, x.shape, x.dtype, True) if need_x else None
+    gx_last = None if gx is None else gx.transpose(0, 2, 3, 1)
+    gU = xp.zeros(U.shape, x.dtype)
+    V, gM = _winograd_buffers(plan, U.shape, xp)
+    for start, stop in _winograd_chunks(plan, U.shape):
+        gU += winograd.gradients(x_last[start:stop], U, gy_last[start:stop],
+                                 None if gx is None else gx_last[start:stop], _winograd_padding(plan), V, gM)
+    return gx, winograd.filter_gradient(gU)
+
+
+def _winograd_chunks(plan, U_shape):
+    """Chunks of the batch whose transformed tiles and products (16 x C and 16 x F numbers per 2x2
+    block of outputs) fit in COLUMN_BUFFER_BYTES."""
+    (N, C), (OH, OW), F = plan.x_shape[:2], plan.out_size, U_shape[2]
+    per_sample = 16 * -(-OH // 2) * -(-OW // 2) * (C + F) * plan.dtype.itemsize
+    chunk = max(1, min(N, COLUMN_BUFFER_BYTES // per_sample))
+    return [(start, min(start + chunk, N)) for start in range(0, N, chunk)]
+
+
+def _winograd_buffers(plan, U_shape, xp):
+    """Flat buffers for one chunk's transformed tiles (C per tile position) and products (F)."""
+    (start, stop), (OH, OW) = _winograd_chunks(plan, U_shape)[0], plan.out_size
+    tiles = 16 * (stop - start) * -(-OH // 2) * -(-OW // 2)
+    return xp.empty(tiles * U_shape[1], plan.dtype), xp.empty(tiles * U_shape[2], plan.dtype)
+
+
+def _winograd_padding(plan):
+    """(top, left): the zeros before the first row and column (those after follow from the tiles)."""
+    (top, _), (left, _) = plan.padding
+    return top, left
+
+
+def _pixels(xp, x):
+    """x (N, C, H, W) as (N, H, W, C) pixels of C contiguous numbers (a copy unless x is channels last)."""
+    return xp.ascontiguousarray(x.transpose(0, 2, 3, 1))
 
 
 def _filter_matrices(W, groups, channels_last):

@@ -1,4 +1,5 @@
 """Convolution: numerical gradients, PyTorch parity, the lecture's examples, im2col/col2im, errors."""
+import contextlib
 import itertools
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 import minidl
 import minidl.functional as F
 from minidl.autograd import OpError
+from minidl.backend import kernels
 from minidl.functional import conv_tuned
 from tests.conftest import make
 from tests.functional.torch_ref import assert_close, check_against_torch
@@ -339,45 +341,81 @@ def test_col2im_rejects_mismatched_columns():
 
 # (N, C, H, W, F, padding): even and odd output sizes, no, one and two pixels of padding
 WINOGRAD_CASES = [(3, 4, 6, 6, 5, 1), (2, 3, 7, 5, 2, 1), (2, 4, 6, 7, 3, 0), (1, 2, 4, 4, 3, 2),
-                  (2, 3, 5, 6, 4, "same")]
+                  (2, 3, 5, 6, 4, "same"), (2, 3, 6, 6, 4, ((2, 0), (0, 1)))]
 
 
+@pytest.mark.parametrize("transforms", ["numpy", "compiled"])
 @pytest.mark.parametrize("case", WINOGRAD_CASES, ids=str)
-def test_winograd_forward_equals_the_reference(monkeypatch, case):
-    """3x3 stride-1 layers run Winograd's F(2x2, 3x3) forward (here at every size): same outputs and
-    gradients as the reference, chunked to one sample."""
+def test_winograd_equals_the_reference(monkeypatch, case, transforms):
+    """3x3 stride-1 layers run Winograd's F(2x2, 3x3) forward and backward (here at every size): same
+    outputs and gradients as the reference, chunked to one sample, with either form of its transforms."""
+    if transforms == "compiled" and not kernels.available():
+        pytest.skip("Numba is not installed (pip install minidl[fast])")
     N, C, H, W, F_, P = case
     _force_layout(monkeypatch, "channels_last")
-    monkeypatch.setattr(conv_tuned, "WINOGRAD_MIN_CHANNELS", 1)
-    monkeypatch.setattr(conv_tuned, "WINOGRAD_MIN_SIZE", 1)
+    for name in ("WINOGRAD_MIN_CHANNELS", "WINOGRAD_MIN_CHANNELS_COMPILED", "WINOGRAD_MIN_SIZE"):
+        monkeypatch.setattr(conv_tuned, name, 1)
     calls = []
-    monkeypatch.setattr(conv_tuned.winograd, "convolve",
-                        lambda *a, convolve=conv_tuned.winograd.convolve: calls.append(1) or convolve(*a))
+    for name in ("convolve", "gradients"):
+        counted = getattr(conv_tuned.winograd, name)
+        monkeypatch.setattr(conv_tuned.winograd, name,
+                            lambda *a, f=counted: calls.append(f.__name__) or f(*a))
     arrays, results = _inputs((N, C, H, W, F_, 3, 1, P, 1, 1)), {}
-    for impl in ("reference", "tuned"):
-        x, w, b = (minidl.tensor(a, requires_grad=True) for a in arrays)
-        y = F.conv2d(x, w, b, 1, P, impl=impl)
-        y.backward(np.cos(np.arange(y.numel(), dtype=np.float64)).reshape(y.shape))
-        results[impl] = [t.numpy() for t in (y, x.grad, w.grad, b.grad)]
-    assert len(calls) == N          # one chunk per sample
+    with contextlib.nullcontext() if transforms == "compiled" else kernels.disabled():
+        for impl in ("reference", "tuned"):
+            x, w, b = (minidl.tensor(a, requires_grad=True) for a in arrays)
+            y = F.conv2d(x, w, b, 1, P, impl=impl)
+            y.backward(np.cos(np.arange(y.numel(), dtype=np.float64)).reshape(y.shape))
+            results[impl] = [t.numpy() for t in (y, x.grad, w.grad, b.grad)]
+    assert calls == ["convolve"] * N + ["gradients"] * N          # one chunk per sample
     for ref, tuned in zip(results["reference"], results["tuned"]):
         np.testing.assert_allclose(tuned, ref, rtol=1e-10, atol=1e-10)
 
 
-def test_winograd_runs_where_it_pays():
+def test_winograd_weight_gradient_alone():
+    """A layer whose input needs no gradient (x a constant) gets W's and b's only."""
+    x, w, b = _inputs((2, 64, 8, 8, 16, 3, 1, 1, 1, 1))
+    grads = {}
+    for impl in ("reference", "tuned"):
+        wt, bt = minidl.tensor(w, requires_grad=True), minidl.tensor(b, requires_grad=True)
+        F.conv2d(minidl.tensor(x), wt, bt, padding=1, impl=impl).sum().backward()
+        grads[impl] = wt.grad.numpy(), bt.grad.numpy()
+    np.testing.assert_allclose(grads["tuned"][0], grads["reference"][0], rtol=1e-10)
+    np.testing.assert_allclose(grads["tuned"][1], grads["reference"][1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "compiled"])
+def test_winograd_runs_where_it_pays(compiled):
+    """From 64 channels with the NumPy transforms, from 16 with the compiled ones; 8x8 outputs or more."""
+    if compiled and not kernels.available():
+        pytest.skip("Numba is not installed (pip install minidl[fast])")
     same = ((1, 1), (1, 1))
-    assert conv_tuned._Plan(np.zeros((2, 64, 8, 8)), (16, 64, 3, 3), (1, 1), same, (1, 1), 1, (8, 8)).winograd
-    for x_shape, w_shape, stride, groups, out in [((2, 32, 8, 8), (16, 32, 3, 3), 1, 1, 8),
-                                                  ((2, 64, 4, 4), (16, 64, 3, 3), 1, 1, 4),
-                                                  ((2, 64, 8, 8), (16, 64, 3, 3), 2, 1, 4),
-                                                  ((2, 64, 8, 8), (16, 32, 3, 3), 1, 2, 8),
-                                                  ((2, 64, 8, 8), (16, 64, 5, 5), 1, 1, 8)]:
-        plan = conv_tuned._Plan(np.zeros(x_shape), w_shape, (stride,) * 2, same, (1, 1), groups, (out, out))
-        assert not plan.winograd, (x_shape, w_shape, stride, groups)
+
+    def plan(C, out, F_=16, stride=1, groups=1, k=3):
+        x = np.zeros((2, C, out * stride, out * stride), np.float32)
+        return conv_tuned._Plan(x, (F_, C // groups, k, k), (stride,) * 2, same, (1, 1), groups, (out, out))
+
+    with contextlib.nullcontext() if compiled else kernels.disabled():
+        fewest = 16 if compiled else 64
+        assert plan(fewest, 8).winograd
+        assert not plan(fewest // 2, 8).winograd
+        for kwargs in [{"out": 4}, {"stride": 2}, {"groups": 2}, {"k": 5}]:
+            assert not plan(**{"C": 64, "out": 8, **kwargs}).winograd, kwargs
 
 
 def test_winograd_float32_is_within_rounding_of_float64():
-    x, w, b = _inputs((4, 64, 8, 8, 16, 3, 1, 1, 1, 1))
-    exact = F.conv2d(minidl.tensor(x), minidl.tensor(w), minidl.tensor(b), padding=1).numpy()
-    y = F.conv2d(*(minidl.tensor(a.astype(np.float32)) for a in (x, w, b)), padding=1).numpy()
-    assert np.abs(y - exact).max() / np.abs(exact).max() < 1e-6
+    """In float32, y, gx and gW lie as close to the float64 results as the reference's do (the
+    weight gradient sums over every tile of the batch)."""
+    arrays = _inputs((16, 64, 16, 16, 32, 3, 1, 1, 1, 1))
+    gy = rng.standard_normal((16, 32, 16, 16))
+    results = {}
+    for impl, dtype in [("reference", np.float64), ("reference", np.float32), ("tuned", np.float32)]:
+        x, w, b = (minidl.tensor(a.astype(dtype), requires_grad=True) for a in arrays)
+        y = F.conv2d(x, w, b, padding=1, impl=impl)
+        y.backward(gy.astype(dtype))
+        results[impl, dtype] = [t.numpy() for t in (y, x.grad, w.grad)]
+    for i, name in enumerate(["y", "gx", "gW"]):
+        exact = results["reference", np.float64][i]
+        errors = [np.abs(results[impl, np.float32][i] - exact).max() / np.abs(exact).max()
+                  for impl in ("reference", "tuned")]
+        assert errors[1] < max(4 * errors[0], 1e-6), (name, errors)
