@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["collect"]
+__all__ = ["collect", "cpu_times", "steal_share"]
 
 _BLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                    "MKL_NUM_THREADS", "MKL_ENABLE_INSTRUCTIONS", "CUDA_VISIBLE_DEVICES")
@@ -63,6 +63,27 @@ def _gpus():
     except (OSError, subprocess.TimeoutExpired):
         return []
     return [line.strip() for line in done.stdout.splitlines() if line.strip()] if done.returncode == 0 else []
+
+
+def cpu_times():
+    """The machine's CPU time so far, in ticks: ``{'total', 'steal'}`` from /proc/stat, or None where
+    there is none (not Linux)."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(n) for n in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal (guest time is counted in user already)
+    return {"total": sum(ticks[:8]), "steal": ticks[7] if len(ticks) > 7 else 0}
+
+
+def steal_share(before, after):
+    """The share of the CPU time between two :func:`cpu_times` that the hypervisor gave to other
+    machines ("steal"), or None.  On a shared virtual machine this slows a run as much as load
+    does, without showing in the load average."""
+    if before is None or after is None or after["total"] <= before["total"]:
+        return None
+    return (after["steal"] - before["steal"]) / (after["total"] - before["total"])
 
 
 def collect():

@@ -16,8 +16,9 @@ import json
 import math
 from pathlib import Path
 
-__all__ = ["PARITY_TOL", "QUIET_LOAD", "load_warning", "print_footer", "MNIST_EPOCH", "STEP_LIMIT",
-           "MEMORY_LIMIT", "target_limit", "parity_ok", "target_status", "targets", "ratio",
+__all__ = ["PARITY_TOL", "QUIET_LOAD", "QUIET_STEAL", "load_warning", "steal_warning", "warning_lines",
+           "print_footer", "MNIST_EPOCH", "STEP_LIMIT", "MEMORY_LIMIT", "target_limit", "parity_ok",
+           "target_status", "targets", "ratio",
            "images_per_second", "times_cell", "ratio_cell", "parity_cell", "table", "environment_lines",
            "STEP_COLUMNS", "step_cells", "write_json", "markdown", "write_chart"]
 
@@ -170,6 +171,7 @@ def _errors(records):
 
 
 QUIET_LOAD = 1.0    # a 1-minute load average above this: other work shared the cores
+QUIET_STEAL = 0.05  # more of the CPU time than this taken by the hypervisor: other machines shared the cores
 
 
 def load_warning(environment):
@@ -184,11 +186,28 @@ def load_warning(environment):
 
 
 
-def print_footer(environment, paths):
-    """After a run's tables: the load warning, if any, and the files written."""
-    warning = load_warning(environment)
-    if warning:
-        print("WARNING:", warning.strip("*"))
+def steal_warning(settings):
+    """A sentence saying how much CPU time the hypervisor took during the run when that was more than
+    :data:`QUIET_STEAL`, else None."""
+    share = settings.get("cpu_steal_share")
+    if share is None or share <= QUIET_STEAL:
+        return None
+    return (f"**Shared host: {share:.0%} of the CPU time during the run went to other virtual machines "
+            f"(steal time, above {QUIET_STEAL:.0%}). Every figure ran slower by a varying amount: "
+            "distrust the ratios.**")
+
+
+def warning_lines(environment, settings):
+    """The load and steal warnings that apply, each followed by a blank line, for a Markdown report."""
+    return [line for warning in (load_warning(environment), steal_warning(settings)) if warning
+            for line in (warning, "")]
+
+
+def print_footer(environment, settings, paths):
+    """After a run's tables: the load and steal warnings, if any, and the files written."""
+    for warning in (load_warning(environment), steal_warning(settings)):
+        if warning:
+            print("WARNING:", warning.strip("*"))
     print("wrote " + ", ".join(str(path) for path in paths))
 
 def environment_lines(env, settings):
@@ -219,8 +238,7 @@ def step_cells(record):
 def markdown(environment, settings, records):
     """The whole report as Markdown text."""
     env = environment
-    warning = load_warning(env)
-    lines = ["# minidl vs PyTorch", "", *([warning, ""] if warning else []),
+    lines = ["# minidl vs PyTorch", "", *warning_lines(env, settings),
              f"Times are medians of {settings['reps']} repetitions after {settings['warmup']} warm-up "
              "calls, in milliseconds, with the interquartile range in brackets; minidl and PyTorch ran "
              "alternately in one process.  Ratios are minidl / PyTorch (below 1: minidl is faster).  "

@@ -128,7 +128,7 @@ def main(argv=None):
     impls.set_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    env = environment.collect()
+    env, cpu_at_start = environment.collect(), environment.cpu_times()
     settings = {k: getattr(args, k)
                 for k in ("device", "compare", "reps", "warmup", "threads", "batch", "quick")}
     records, notes = [], []
@@ -150,6 +150,7 @@ def main(argv=None):
                     notes.append(f"{device} {name}: no breakdown ({type(error).__name__}: {error})")
     settings["notes"] = notes
     settings["load_average_at_end"] = os.getloadavg()
+    settings["cpu_steal_share"] = environment.steal_share(cpu_at_start, environment.cpu_times())
     report.write_json(out / "results.json", env, settings, records)
     text = report.markdown(env, settings, records)
     if args.breakdown:
@@ -160,7 +161,7 @@ def main(argv=None):
     print(text)
     for note in notes:
         print("note:", note)
-    report.print_footer(env, [out / "results.json", out / "results.md", out / "results.png"])
+    report.print_footer(env, settings, [out / "results.json", out / "results.md", out / "results.png"])
 
 
 if __name__ == "__main__":

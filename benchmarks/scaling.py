@@ -113,11 +113,10 @@ def _in_order(records, sweep_name):
 
 def markdown(env, settings, records):
     """The report: one table per sweep, each point's times, ratio and the training-step target."""
-    warning = report.load_warning(env)
     statuses = [report.target_status(report.ratio(r, "step"), report.target_limit(r),
                                      report.parity_ok(r.get("parity", {}))) for r in records]
     lines = ["# minidl vs PyTorch: training step against batch and width", "",
-             *([warning, ""] if warning else []),
+             *report.warning_lines(env, settings),
              f"Times are medians of {settings['reps']} repetitions after {settings['warmup']} warm-up calls, "
              "in milliseconds, with the interquartile range in brackets; minidl and PyTorch ran alternately "
              "in one process on the CPU.  Ratios are minidl / PyTorch; the target is the training step's, "
@@ -170,19 +169,20 @@ def main(argv=None):
     impls.set_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    env = environment.collect()
+    env, cpu_at_start = environment.collect(), environment.cpu_times()
     settings = {k: getattr(args, k)
                 for k in ("models", "batches", "widths", "reps", "warmup", "threads", "quick")}
     settings["notes"] = [] if len(impl_list) == 2 else ["torch unavailable: minidl timed alone"]
     records = sweep(args, impl_list)
     settings["load_average_at_end"] = os.getloadavg()
+    settings["cpu_steal_share"] = environment.steal_share(cpu_at_start, environment.cpu_times())
     results = {"environment": env, "settings": settings, "records": records}
     (out / "scaling.json").write_text(json.dumps(results, indent=1, default=str))
     text = markdown(env, settings, records)
     (out / "scaling.md").write_text(text)
     write_chart(out / "scaling.png", records)
     print(text)
-    report.print_footer(env, [out / "scaling.json", out / "scaling.md", out / "scaling.png"])
+    report.print_footer(env, settings, [out / "scaling.json", out / "scaling.md", out / "scaling.png"])
 
 
 if __name__ == "__main__":

@@ -26,13 +26,15 @@ __all__ = ["load_run", "spread", "markdown", "main"]
 
 
 def load_run(path):
-    """One run: ``{'path', 'load_at_start', 'excluded', 'targets': {what: report.targets row}}``."""
+    """One run: ``{'path', 'load_at_start', 'excluded', 'steal', 'targets': {what: report.targets row}}``
+    (``steal``: the share of CPU time the host took, None for runs that did not record it)."""
     path = Path(path)
     if path.is_dir():
         path = path / "results.json"
     results = json.loads(path.read_text())
     load = results["environment"]["load_average_1_5_15min"][0]
     return {"path": str(path), "load_at_start": load, "excluded": load > report.QUIET_LOAD,
+            "steal": results["settings"].get("cpu_steal_share"),
             "targets": {row["what"]: row for row in report.targets(results["records"])}}
 
 
@@ -70,9 +72,15 @@ def markdown(runs, rows):
     if not used:
         lines += ["**No run started on a quiet machine: there is no median.**", ""]
     lines += ["## Runs", ""]
-    lines += report.table(["run", "results", "load at start", "in the medians"],
-                          [[i, run["path"], f"{run['load_at_start']:.2f}", "no" if run["excluded"] else "yes"]
+    lines += report.table(["run", "results", "load at start", "CPU steal during the run", "in the medians"],
+                          [[i, run["path"], f"{run['load_at_start']:.2f}",
+                            "-" if run["steal"] is None else f"{run['steal']:.0%}",
+                            "no" if run["excluded"] else "yes"]
                            for i, run in enumerate(runs, start=1)]) + [""]
+    stolen = [run for run in runs if run["steal"] is not None and run["steal"] > report.QUIET_STEAL]
+    if stolen:
+        lines += [f"**{len(stolen)} of the runs lost more than {report.QUIET_STEAL:.0%} of their CPU time to "
+                  "other virtual machines on the host (steal): their ratios moved with it.**", ""]
     lines += [f"## Targets (CPU): {met} of {len(rows)} medians met", ""]
     run_columns = [f"run {i}" + (" (left out)" if run["excluded"] else "")
                    for i, run in enumerate(runs, start=1)]
@@ -94,7 +102,7 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     summary = {"quiet_load": report.QUIET_LOAD,
-               "runs": [{k: run[k] for k in ("path", "load_at_start", "excluded")} for run in runs],
+               "runs": [{k: run[k] for k in ("path", "load_at_start", "steal", "excluded")} for run in runs],
                "targets": rows}
     (out / "spread.json").write_text(json.dumps(summary, indent=1))
     text = markdown(runs, rows)

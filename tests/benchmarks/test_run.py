@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import breakdown, cases, report
+from benchmarks import breakdown, cases, environment, report
 from tests.benchmarks.records import make_record
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,3 +157,15 @@ def test_a_run_on_a_busy_machine_says_its_figures_do_not_count():
     assert report.load_warning({"load_average_1_5_15min": (0.9, 2.0, 2.0)}) is None
     warning = report.load_warning({"load_average_1_5_15min": (1.7, 0.9, 0.6)})
     assert "1.70 when the run started" in warning and "do not count" in warning
+
+
+def test_a_run_on_a_shared_host_says_how_much_cpu_time_it_lost():
+    """Steal time: the share of CPU time the hypervisor gave to other machines, from /proc/stat."""
+    before, after = {"total": 1000, "steal": 10}, {"total": 3000, "steal": 410}
+    assert environment.steal_share(before, after) == 0.2
+    assert environment.steal_share(None, after) is None
+    assert report.steal_warning({"cpu_steal_share": 0.02}) is None and report.steal_warning({}) is None
+    assert "20% of the CPU time" in report.steal_warning({"cpu_steal_share": 0.2})
+    times = environment.cpu_times()
+    if times is not None:       # Linux
+        assert 0 <= times["steal"] <= times["total"]

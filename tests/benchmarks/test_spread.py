@@ -10,6 +10,7 @@ from tests.benchmarks.records import make_record
 TORCH_MS = 10.0
 LOADS = [0.2, 1.6, 0.5, 0.9]        # the second run started on a busy machine
 QUIET = [i for i, load in enumerate(LOADS) if load <= report.QUIET_LOAD]
+STEALS = [0.01, 0.0, None, 0.3]     # the last run lost 30% of its CPU time to the host, the third has no record
 
 
 def _write_runs(tmp_path, ratios, lenet5, resnet20_parity):
@@ -27,7 +28,9 @@ def _write_runs(tmp_path, ratios, lenet5, resnet20_parity):
             records.append(make_record("batchnorm", "bn2d_128x64x32", ratios[i, 2] * TORCH_MS, TORCH_MS))
         folder = tmp_path / f"run{i + 1}"
         folder.mkdir()
-        report.write_json(folder / "results.json", {"load_average_1_5_15min": [load, 1.0, 1.0]}, {}, records)
+        settings = {} if STEALS[i] is None else {"cpu_steal_share": STEALS[i]}
+        report.write_json(folder / "results.json", {"load_average_1_5_15min": [load, 1.0, 1.0]}, settings,
+                          records)
         folders.append(folder)
     return folders
 
@@ -86,3 +89,12 @@ def test_a_busy_run_parity_failure_does_not_count_and_no_quiet_run_means_no_medi
     rows = spread.spread(busy)
     assert all(row["median"] is None and row["status"] == "n/a" for row in rows)
     assert "No run started on a quiet machine" in spread.markdown(busy, rows)
+
+
+def test_the_runs_steal_time_is_shown(tmp_path):
+    folders = _write_runs(tmp_path, np.ones((len(LOADS), 3)), np.ones((len(LOADS), 2)), [1e-6] * len(LOADS))
+    runs = [spread.load_run(f) for f in folders]
+    assert [run["steal"] for run in runs] == STEALS
+    text = spread.markdown(runs, spread.spread(runs))
+    assert "| 4 | " in text and "| 30% |" in text and "| 1% |" in text
+    assert "1 of the runs lost more than 5% of their CPU time" in text
