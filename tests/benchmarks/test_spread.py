@@ -10,7 +10,7 @@ from tests.benchmarks.records import make_record
 TORCH_MS = 10.0
 LOADS = [0.2, 1.6, 0.5, 0.9]        # the second run started on a busy machine
 QUIET = [i for i, load in enumerate(LOADS) if load <= report.QUIET_LOAD]
-STEALS = [0.01, 0.0, None, 0.3]     # the last run lost 30% of its CPU time to the host, the third has no record
+STEALS = [0.01, 0.0, None, 0.3]     # the last run lost 30% of its CPU time to the host; run 3: no record
 
 
 def _write_runs(tmp_path, ratios, lenet5, resnet20_parity):
