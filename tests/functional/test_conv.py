@@ -372,6 +372,17 @@ def test_winograd_equals_the_reference(monkeypatch, case, transforms):
         np.testing.assert_allclose(tuned, ref, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("case", [(2, 3, 5, 6, 2, 1), (1, 2, 6, 6, 3, ((2, 0), (1, 1)))], ids=str)
+def test_winograd_gradcheck(device, monkeypatch, case):
+    """Winograd's backward against numerical gradients, on every device (CPU: the compiled transforms;
+    strict and cuda: the array-module forms)."""
+    N, C, H, W, F_, P = case
+    for name in ("WINOGRAD_MIN_CHANNELS", "WINOGRAD_MIN_CHANNELS_COMPILED", "WINOGRAD_MIN_SIZE"):
+        monkeypatch.setattr(conv_tuned, name, 1)
+    x, w, b = (make(a, device, requires_grad=True) for a in _inputs((N, C, H, W, F_, 3, 1, P, 1, 1)))
+    assert minidl.gradcheck(lambda x, w, b: F.conv2d(x, w, b, 1, P), [x, w, b])
+
+
 def test_winograd_weight_gradient_alone():
     """A layer whose input needs no gradient (x a constant) gets W's and b's only."""
     x, w, b = _inputs((2, 64, 8, 8, 16, 3, 1, 1, 1, 1))
