@@ -84,7 +84,7 @@ class Convolution(Function):
         need_x, need_W = self.needs_input_grad[:2]
         need_b = self.has_bias and self.needs_input_grad[2]
         if self.plan.winograd and (need_x or need_W):
-            gx, gW = _winograd_gradients(self.plan, self.x, self.U, gy, need_x)
+            gx, gW = _winograd_gradients(self.plan, self.x, self.U, gy, need_x, need_W)
             gb = gy.sum(axis=(0, 2, 3)) if need_b else None
         elif need_x and self._input_gradient_is_a_convolution():
             gx, gW = self._gradients_by_convolution(gy, need_W)
@@ -250,41 +250,35 @@ def _convolve_winograd(plan, x, U, b=None):
     xp = backend.get_array_module(x)
     y = new_array(xp, (x.shape[0], U.shape[2], *plan.out_size), x.dtype, True)
     y_last, x_last = y.transpose(0, 2, 3, 1), _pixels(xp, x)         # (N, OH, OW, F), (N, H, W, C)
-    V, M = _winograd_buffers(plan, U.shape, xp)
-    for start, stop in _winograd_chunks(plan, U.shape):
+    chunks, (V, M) = _winograd_chunks(plan, U.shape, xp)
+    for start, stop in chunks:
         winograd.convolve(x_last[start:stop], U, b, y_last[start:stop], _winograd_padding(plan), V, M)
     return y
 
 
-def _winograd_gradients(plan, x, U, gy, need_x):
-    """gx (N, C, H, W) (if ``need_x``) and gW (F, C, 3, 3) of :func:`_convolve_winograd` for its output
-    gradient gy, by its formula in reverse (:func:`.winograd.gradients`), chunk by chunk."""
+def _winograd_gradients(plan, x, U, gy, need_x, need_W):
+    """gx (N, C, H, W) and gW (F, C, 3, 3) of :func:`_convolve_winograd` for its output gradient gy
+    (None where not needed), by its formula in reverse (:func:`.winograd.gradients`), chunk by chunk."""
     xp = backend.get_array_module(x)
     x_last, gy_last = _pixels(xp, x), _pixels(xp, gy)
     gx = new_array(xp, x.shape, x.dtype, True) if need_x else None
     gx_last = None if gx is None else gx.transpose(0, 2, 3, 1)
     gU = xp.zeros(U.shape, x.dtype)
-    V, gM = _winograd_buffers(plan, U.shape, xp)
-    for start, stop in _winograd_chunks(plan, U.shape):
+    chunks, (V, gM) = _winograd_chunks(plan, U.shape, xp)
+    for start, stop in chunks:
         gU += winograd.gradients(x_last[start:stop], U, gy_last[start:stop],
                                  None if gx is None else gx_last[start:stop], _winograd_padding(plan), V, gM)
-    return gx, winograd.filter_gradient(gU)
+    return gx, winograd.filter_gradient(gU) if need_W else None
 
 
-def _winograd_chunks(plan, U_shape):
-    """Chunks of the batch whose transformed tiles and products (16 x C and 16 x F numbers per 2x2
-    block of outputs) fit in COLUMN_BUFFER_BYTES."""
+def _winograd_chunks(plan, U_shape, xp):
+    """The chunks of the batch, and flat buffers for one chunk's transformed tiles (16 x C numbers
+    per 2x2 block of outputs) and products (16 x F), which fit in COLUMN_BUFFER_BYTES."""
     (N, C), (OH, OW), F = plan.x_shape[:2], plan.out_size, U_shape[2]
-    per_sample = 16 * -(-OH // 2) * -(-OW // 2) * (C + F) * plan.dtype.itemsize
-    chunk = max(1, min(N, COLUMN_BUFFER_BYTES // per_sample))
-    return [(start, min(start + chunk, N)) for start in range(0, N, chunk)]
-
-
-def _winograd_buffers(plan, U_shape, xp):
-    """Flat buffers for one chunk's transformed tiles (C per tile position) and products (F)."""
-    (start, stop), (OH, OW) = _winograd_chunks(plan, U_shape)[0], plan.out_size
-    tiles = 16 * (stop - start) * -(-OH // 2) * -(-OW // 2)
-    return xp.empty(tiles * U_shape[1], plan.dtype), xp.empty(tiles * U_shape[2], plan.dtype)
+    tiles = 16 * -(-OH // 2) * -(-OW // 2)                                  # per sample
+    chunk = max(1, min(N, COLUMN_BUFFER_BYTES // (tiles * (C + F) * plan.dtype.itemsize)))
+    buffers = xp.empty(chunk * tiles * C, plan.dtype), xp.empty(chunk * tiles * F, plan.dtype)
+    return [(start, min(start + chunk, N)) for start in range(0, N, chunk)], buffers
 
 
 def _winograd_padding(plan):
