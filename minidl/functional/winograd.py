@@ -152,7 +152,8 @@ def output_gradient(gy, gM):
         return gM
     xp = backend.get_array_module(gy)
     _, m, TH, TW, F = gM.shape
-    gy = _padded(gy, (0, 0), 2 * TH, 2 * TW)
+    if gy.shape[1:3] != (2 * TH, 2 * TW):       # an odd size: zeros under the overhanging blocks
+        gy = _padded(gy, (0, 0), 2 * TH, 2 * TW)
     out = gM.reshape(4, 4, m, TH, TW, F)
     g = [gy[:, a::2] for a in range(2)]                               # the blocks' rows
     for u, r in enumerate((g[0], g[0] + g[1], g[0] - g[1], -g[1])):     # A gY
