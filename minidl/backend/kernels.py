@@ -48,7 +48,7 @@ _one_at_a_time = threading.Lock()
 
 __all__ = ["MIN_SIZE", "available", "enabled_for", "disabled", "set_num_threads", "relu", "relu_backward",
            "max_pool2d", "max_pool2d_backward", "winograd_input", "winograd_output",
-           "winograd_output_gradient", "winograd_input_gradient"]
+           "winograd_output_gradient", "winograd_input_gradient", "conv3x3", "conv3x3_weight_gradient"]
 
 _enabled = numba is not None and os.environ.get("MINIDL_KERNELS", "1") != "0"
 # Below this many numbers, waking the threads costs more than they save (measured, forward and
@@ -87,12 +87,14 @@ def set_num_threads(n):
         numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
 
 
-def _jit(function):
+def _jit(function=None, *, fastmath=False):
     """``function`` compiled for every core, and cached on disk, so that a new process does not
-    compile it again; called by one thread at a time."""
+    compile it again; called by one thread at a time.  ``fastmath`` as in ``numba.njit``."""
+    if function is None:
+        return functools.partial(_jit, fastmath=fastmath)
     if numba is None:
         return function
-    compiled = numba.njit(parallel=True, cache=True)(function)
+    compiled = numba.njit(parallel=True, cache=True, fastmath=fastmath)(function)
 
     @functools.wraps(function)
     def call(*args):
@@ -387,3 +389,109 @@ def _strip(x, n, h0, left, rows, width):
                 for c in range(C):
                     strip[u, p, c] = x[n, h, p - left, c]
     return strip
+
+
+# --------------------------------------------------------------------------- #
+# Direct 3x3 convolution, stride 1, for few channels
+# --------------------------------------------------------------------------- #
+# With few channels im2col's product is skinny, (N*OH*OW, 9C) x (9C, F), and BLAS runs it at a
+# fraction of its speed; Winograd's transforms then cost more than its products save.  Here each
+# filter slides over the padded planes directly.  A plane of width Wp stored row after row puts
+# pixel (oh + i, ow + j) at oh*Wp + ow + (i*Wp + j): computed at all Wp columns of its rows (the
+# last Wp - OW of each are thrown away), an output plane is the sum of nine shifted runs of each
+# input plane times one weight, long contiguous loops that vectorize.  Measured at batch 128 with
+# 16 channels on 32x32 maps, forward and backward took half the time of Winograd's algorithm.
+_RUN = 64       # positions per plane are rounded up to a multiple, so that no loop has a scalar tail
+
+
+def conv3x3(x, W, b, padding, y):
+    """y (N, F, OH, OW) = W * x + b for x (N, C, H, W), W (F, C, 3, 3) and b (F,) or None, stride 1,
+    padding ((top, bottom), (left, right)) of zeros."""
+    (top, _), (left, _) = padding
+    OH, OW = y.shape[2:]
+    Wp = OW + 2
+    run = _round_up((OH - 1) * Wp + OW)
+    planes = _planes(x, top, left, Wp, 2 * Wp + 2 + run)
+    b = np.zeros(W.shape[0], x.dtype) if b is None else b
+    _conv3x3(planes, Wp, run, np.ascontiguousarray(W), b, y)
+
+
+def conv3x3_weight_gradient(x, gy, padding):
+    """gW (F, C, 3, 3) of :func:`conv3x3` for its output gradient gy (N, F, OH, OW)."""
+    (top, _), (left, _) = padding
+    OH, OW = gy.shape[2:]
+    Wp = OW + 2
+    run = _round_up((OH - 1) * Wp + OW)
+    planes = _planes(x, top, left, Wp, 2 * Wp + 2 + run)
+    g = _planes(gy, 0, 0, Wp, run)                   # zero in the columns thrown away
+    parts = np.zeros((numba.get_num_threads(), gy.shape[1], x.shape[1], 3, 3), x.dtype)
+    _conv3x3_weight_gradient(planes, Wp, g, x.dtype.type(0), parts)
+    return parts.sum(axis=0)
+
+
+def _round_up(n):
+    return -(-n // _RUN) * _RUN
+
+
+def _planes(x, top, left, Wp, length):
+    """x (N, C, H, W) as planes (N, C, length) of rows of width Wp, shifted by (top, left), zeros
+    around."""
+    planes = np.empty((*x.shape[:2], length), x.dtype)
+    _place(x, top, left, Wp, planes)
+    return planes
+
+
+@_jit
+def _place(x, top, left, Wp, planes):
+    N, C, H, W = x.shape
+    for task in prange(N * C):
+        n, c = task // C, task % C
+        plane = planes[n, c]
+        plane[:] = 0
+        for h in range(H):
+            start = (top + h) * Wp + left
+            plane[start:start + W] = x[n, c, h]
+
+
+@_jit(fastmath={"contract"})
+def _conv3x3(planes, Wp, run, W, b, y):
+    """One task per output plane (n, f): the sum over channels of nine shifted runs times a weight."""
+    N, C, _ = planes.shape
+    F, OH, OW = y.shape[1:]
+    for task in prange(N * F):
+        n, f = task // F, task % F
+        out = np.empty(run, planes.dtype)
+        out[:] = b[f]
+        for c in range(C):
+            w = W[f, c]
+            # the three rows of each window: slices, so that the indices below are never negative
+            # (and compile to plain vector loads)
+            r0, r1, r2 = planes[n, c, :run + 2], planes[n, c, Wp:Wp + run + 2], \
+                planes[n, c, 2 * Wp:2 * Wp + run + 2]
+            for p in range(run):
+                out[p] += (w[0, 0] * r0[p] + w[0, 1] * r0[p + 1] + w[0, 2] * r0[p + 2]
+                           + w[1, 0] * r1[p] + w[1, 1] * r1[p + 1] + w[1, 2] * r1[p + 2]
+                           + w[2, 0] * r2[p] + w[2, 1] * r2[p + 1] + w[2, 2] * r2[p + 2])
+        for oh in range(OH):
+            y[n, f, oh] = out[oh * Wp:oh * Wp + OW]
+
+
+@_jit(fastmath={"contract", "reassoc"})
+def _conv3x3_weight_gradient(planes, Wp, g, zero, parts):
+    """gW[f, c, i, j] = the sum over samples and positions of g[n, f, p] * planes[n, c, p + i*Wp + j]:
+    each thread sums its share of the samples into its own parts[t]."""
+    N, C, _ = planes.shape
+    T, F = parts.shape[:2]
+    run = g.shape[2]
+    for t in prange(T):
+        for n in range(t * N // T, (t + 1) * N // T):
+            for f in range(F):
+                gf = g[n, f]
+                for c in range(C):
+                    for i in range(3):
+                        for j in range(3):
+                            shifted = planes[n, c, i * Wp + j:i * Wp + j + run]
+                            s = zero
+                            for p in range(run):
+                                s += gf[p] * shifted[p]
+                            parts[t, f, c, i, j] += s

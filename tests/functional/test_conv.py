@@ -339,6 +339,83 @@ def test_col2im_rejects_mismatched_columns():
         F.col2im(np.zeros((1, 18, 10)), (4, 4), 3, padding=1)
 
 
+# (N, C, H, W, F, padding): odd sizes, no to two pixels of padding, asymmetric, one channel
+DIRECT_CASES = [(2, 3, 6, 7, 4, 1), (2, 2, 5, 5, 3, 0), (1, 3, 4, 6, 2, 2), (2, 1, 5, 6, 1, "same"),
+                (2, 3, 6, 5, 4, ((2, 0), (0, 1))), (3, 5, 9, 8, 6, ((0, 1), (2, 2)))]
+
+
+def _direct_everywhere(monkeypatch):
+    """Let the direct convolution take every 3x3 stride-1 layer, and count its calls."""
+    if not kernels.available():
+        pytest.skip("Numba is not installed (pip install minidl[fast])")
+    monkeypatch.setattr(conv_tuned, "DIRECT_MIN_SIZE", 1)
+    calls = []
+    for name in ("conv3x3", "conv3x3_weight_gradient"):
+        counted = getattr(kernels, name)
+        monkeypatch.setattr(kernels, name, lambda *a, f=counted, n=name: calls.append(n) or f(*a))
+    return calls
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", DIRECT_CASES, ids=str)
+def test_direct_equals_the_reference(monkeypatch, case, dtype):
+    """Narrow 3x3 stride-1 layers run the compiled direct convolution forward and backward: same
+    outputs and gradients as the reference, for any padding of 0 to 2 pixels."""
+    calls = _direct_everywhere(monkeypatch)
+    N, C, H, W, F_, P = case
+    arrays, results = [a.astype(dtype) for a in _inputs((N, C, H, W, F_, 3, 1, P, 1, 1))], {}
+    for impl in ("reference", "tuned"):
+        x, w, b = (minidl.tensor(a, requires_grad=True) for a in arrays)
+        y = F.conv2d(x, w, b, 1, P, impl=impl)
+        y.backward(np.cos(np.arange(y.numel())).astype(dtype).reshape(y.shape))
+        results[impl] = [t.numpy() for t in (y, x.grad, w.grad, b.grad)]
+    assert calls == ["conv3x3", "conv3x3", "conv3x3_weight_gradient"]      # y, gx, gW
+    tolerance = 1e-10 if dtype == np.float64 else 1e-4
+    for ref, tuned in zip(results["reference"], results["tuned"]):
+        assert tuned.dtype == dtype
+        np.testing.assert_allclose(tuned, ref, rtol=tolerance, atol=tolerance)
+
+
+def test_direct_gradcheck(monkeypatch):
+    """The direct convolution's backward against numerical gradients."""
+    calls = _direct_everywhere(monkeypatch)
+    x, w, b = (minidl.tensor(a, requires_grad=True) for a in _inputs((2, 3, 5, 6, 2, 3, 1, 1, 1, 1)))
+    assert minidl.gradcheck(lambda x, w, b: F.conv2d(x, w, b, 1, 1), [x, w, b])
+    assert "conv3x3_weight_gradient" in calls
+
+
+def test_direct_gradients_alone_and_channels_last_input(monkeypatch):
+    """Only the gradients asked for are computed; an input stored channels last gives the same."""
+    calls = _direct_everywhere(monkeypatch)
+    x, w, b = _inputs((2, 4, 7, 6, 3, 3, 1, 1, 1, 1))
+    expected = {}
+    for impl in ("reference", "tuned"):
+        for layout in ("first", "last"):
+            xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2) if layout == "last" else x
+            wt = minidl.tensor(w, requires_grad=True)
+            F.conv2d(minidl.tensor(xl), wt, minidl.tensor(b), padding=1, impl=impl).sum().backward()
+            expected.setdefault(impl, wt.grad.numpy())
+            np.testing.assert_allclose(wt.grad.numpy(), expected["reference"], rtol=1e-10)
+    assert "conv3x3_weight_gradient" in calls and calls.count("conv3x3") == 2    # no gx
+
+
+def test_direct_runs_where_it_pays():
+    """At most 32 channels in and out, outputs of 32x32 or more, padding of at most 2, compiled."""
+    if not kernels.available():
+        pytest.skip("Numba is not installed (pip install minidl[fast])")
+
+    def plan(C=16, F_=16, out=32, stride=1, groups=1, k=3, padding=1):
+        x = np.zeros((2, C, out * stride, out * stride), np.float32)
+        pads = ((padding, padding),) * 2
+        return conv_tuned._Plan(x, (F_, C // groups, k, k), (stride,) * 2, pads, (1, 1), groups, (out, out))
+
+    assert plan().direct and plan(C=3).direct and plan(C=32, F_=32).direct and not plan().winograd
+    for kwargs in [{"C": 64}, {"F_": 64}, {"out": 16}, {"stride": 2}, {"groups": 2}, {"k": 5}, {"padding": 3}]:
+        assert not plan(**kwargs).direct, kwargs
+    with kernels.disabled():
+        assert not plan().direct
+
+
 # (N, C, H, W, F, padding): even and odd output sizes, no, one and two pixels of padding
 WINOGRAD_CASES = [(3, 4, 6, 6, 5, 1), (2, 3, 7, 5, 2, 1), (2, 4, 6, 7, 3, 0), (1, 2, 4, 4, 3, 2),
                   (2, 3, 5, 6, 4, "same"), (2, 3, 6, 6, 4, ((2, 0), (0, 1)))]
