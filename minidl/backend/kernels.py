@@ -48,7 +48,8 @@ _one_at_a_time = threading.Lock()
 
 __all__ = ["MIN_SIZE", "available", "enabled_for", "disabled", "set_num_threads", "relu", "relu_backward",
            "max_pool2d", "max_pool2d_backward", "winograd_input", "winograd_output",
-           "winograd_output_gradient", "winograd_input_gradient", "conv3x3", "conv3x3_weight_gradient"]
+           "winograd_output_gradient", "winograd_input_gradient", "conv_direct",
+           "conv_direct_weight_gradient"]
 
 _enabled = numba is not None and os.environ.get("MINIDL_KERNELS", "1") != "0"
 # Below this many numbers, waking the threads costs more than they save (measured, forward and
@@ -392,50 +393,49 @@ def _strip(x, n, h0, left, rows, width):
 
 
 # --------------------------------------------------------------------------- #
-# Direct 3x3 convolution, stride 1, for few channels
+# Direct convolution, stride 1, for few channels
 # --------------------------------------------------------------------------- #
-# With few channels im2col's product is skinny, (N*OH*OW, 9C) x (9C, F), and BLAS runs it at a
-# fraction of its speed; Winograd's transforms then cost more than its products save.  Here each
-# filter slides over the padded planes directly.  A plane of width Wp stored row after row puts
-# pixel (oh + i, ow + j) at oh*Wp + ow + (i*Wp + j): computed at all Wp columns of its rows (the
-# last Wp - OW of each are thrown away), an output plane is the sum of nine shifted runs of each
-# input plane times one weight, long contiguous loops that vectorize.  Measured at batch 128 with
-# 16 channels on 32x32 maps, forward and backward took half the time of Winograd's algorithm.
+# With few channels im2col's product is skinny, (N*OH*OW, KH*KW*C) x (KH*KW*C, F), and BLAS runs it
+# at a fraction of its speed; Winograd's transforms then cost more than its products save.  Here
+# each filter slides over the padded planes directly.  A plane of width Wp stored row after row
+# puts pixel (oh + i, ow + j) at oh*Wp + ow + (i*Wp + j): computed at all Wp columns of its rows
+# (the last Wp - OW of each are thrown away), an output plane is the sum over channels and taps of
+# shifted runs of the input plane, each times one weight: long contiguous loops that vectorize.
+# Measured at batch 128 with 16 channels on 32x32 maps, a 3x3 layer's forward and backward took
+# half the time of Winograd's algorithm.
 _RUN = 64       # positions per plane are rounded up to a multiple, so that no loop has a scalar tail
 
 
-def conv3x3(x, W, b, padding, y):
-    """y (N, F, OH, OW) = W * x + b for x (N, C, H, W), W (F, C, 3, 3) and b (F,) or None, stride 1,
-    padding ((top, bottom), (left, right)) of zeros."""
-    (top, _), (left, _) = padding
-    OH, OW = y.shape[2:]
-    Wp = OW + 2
-    run = _round_up((OH - 1) * Wp + OW)
-    planes = _planes(x, top, left, Wp, 2 * Wp + 2 + run)
+def conv_direct(x, W, b, padding, y):
+    """y (N, F, OH, OW) = W * x + b for x (N, C, H, W), W (F, C, KH, KW) and b (F,) or None, stride
+    1, padding ((top, bottom), (left, right)) of zeros."""
+    planes, Wp, run = _padded_planes(x, padding, W.shape[2:], y.shape[2:])
     b = np.zeros(W.shape[0], x.dtype) if b is None else b
-    _conv3x3(planes, Wp, run, np.ascontiguousarray(W), b, y)
+    _direct_kernel(*W.shape[2:])(planes, Wp, run, np.ascontiguousarray(W), b, y)
 
 
-def conv3x3_weight_gradient(x, gy, padding):
-    """gW (F, C, 3, 3) of :func:`conv3x3` for its output gradient gy (N, F, OH, OW)."""
-    (top, _), (left, _) = padding
-    OH, OW = gy.shape[2:]
-    Wp = OW + 2
-    run = _round_up((OH - 1) * Wp + OW)
-    planes = _planes(x, top, left, Wp, 2 * Wp + 2 + run)
+def conv_direct_weight_gradient(x, gy, padding, kernel):
+    """gW (F, C, KH, KW) of :func:`conv_direct` for its output gradient gy (N, F, OH, OW)."""
+    planes, Wp, run = _padded_planes(x, padding, kernel, gy.shape[2:])
     g = _planes(gy, 0, 0, Wp, run)                   # zero in the columns thrown away
-    parts = np.zeros((numba.get_num_threads(), gy.shape[1], x.shape[1], 3, 3), x.dtype)
-    _conv3x3_weight_gradient(planes, Wp, g, x.dtype.type(0), parts)
+    parts = np.zeros((numba.get_num_threads(), gy.shape[1], x.shape[1], *kernel), x.dtype)
+    _direct_weight_gradient(planes, Wp, g, x.dtype.type(0), parts)
     return parts.sum(axis=0)
 
 
-def _round_up(n):
-    return -(-n // _RUN) * _RUN
+def _padded_planes(x, padding, kernel, out_size):
+    """x padded, as planes of rows of width Wp that hold every pixel a run of output positions
+    reads; with Wp and the run (rounded up)."""
+    (top, _), (left, _) = padding
+    (KH, KW), (OH, OW) = kernel, out_size
+    Wp = OW + KW - 1
+    run = -(-((OH - 1) * Wp + OW) // _RUN) * _RUN
+    return _planes(x, top, left, Wp, (KH - 1) * Wp + KW - 1 + run), Wp, run
 
 
 def _planes(x, top, left, Wp, length):
     """x (N, C, H, W) as planes (N, C, length) of rows of width Wp, shifted by (top, left), zeros
-    around."""
+    around and after."""
     planes = np.empty((*x.shape[:2], length), x.dtype)
     _place(x, top, left, Wp, planes)
     return planes
@@ -453,43 +453,50 @@ def _place(x, top, left, Wp, planes):
             plane[start:start + W] = x[n, c, h]
 
 
-@_jit(fastmath={"contract"})
-def _conv3x3(planes, Wp, run, W, b, y):
-    """One task per output plane (n, f): the sum over channels of nine shifted runs times a weight."""
-    N, C, _ = planes.shape
-    F, OH, OW = y.shape[1:]
-    for task in prange(N * F):
-        n, f = task // F, task % F
-        out = np.empty(run, planes.dtype)
-        out[:] = b[f]
-        for c in range(C):
-            w = W[f, c]
-            # the three rows of each window: slices, so that the indices below are never negative
-            # (and compile to plain vector loads)
-            r0, r1, r2 = planes[n, c, :run + 2], planes[n, c, Wp:Wp + run + 2], \
-                planes[n, c, 2 * Wp:2 * Wp + run + 2]
-            for p in range(run):
-                out[p] += (w[0, 0] * r0[p] + w[0, 1] * r0[p + 1] + w[0, 2] * r0[p + 2]
-                           + w[1, 0] * r1[p] + w[1, 1] * r1[p + 1] + w[1, 2] * r1[p + 2]
-                           + w[2, 0] * r2[p] + w[2, 1] * r2[p + 1] + w[2, 2] * r2[p + 2])
-        for oh in range(OH):
-            y[n, f, oh] = out[oh * Wp:oh * Wp + OW]
+@functools.lru_cache(maxsize=None)
+def _direct_kernel(KH, KW):
+    """The forward kernel for KH x KW filters: compiled for these sizes, so that the taps of a row
+    unroll into the loop over positions, which then vectorizes."""
+    @_jit(fastmath={"contract"})
+    def direct(planes, Wp, run, W, b, y):
+        """One task per output plane (n, f): for each channel and row of taps, a pass over the
+        positions adding KW shifted runs, each times a weight."""
+        N, C, _ = planes.shape
+        F, OH, OW = y.shape[1:]
+        for task in prange(N * F):
+            n, f = task // F, task % F
+            out = np.empty(run, planes.dtype)
+            out[:] = b[f]
+            for c in range(C):
+                for i in range(KH):
+                    w = W[f, c, i]
+                    # a slice per row, so that the indices below are never negative (and compile to
+                    # plain vector loads)
+                    row = planes[n, c, i * Wp:i * Wp + run + KW - 1]
+                    for p in range(run):
+                        s = out[p]
+                        for j in range(KW):
+                            s += w[j] * row[p + j]
+                        out[p] = s
+            for oh in range(OH):
+                y[n, f, oh] = out[oh * Wp:oh * Wp + OW]
+    return direct
 
 
 @_jit(fastmath={"contract", "reassoc"})
-def _conv3x3_weight_gradient(planes, Wp, g, zero, parts):
+def _direct_weight_gradient(planes, Wp, g, zero, parts):
     """gW[f, c, i, j] = the sum over samples and positions of g[n, f, p] * planes[n, c, p + i*Wp + j]:
     each thread sums its share of the samples into its own parts[t]."""
     N, C, _ = planes.shape
-    T, F = parts.shape[:2]
+    T, F, _, KH, KW = parts.shape
     run = g.shape[2]
     for t in prange(T):
         for n in range(t * N // T, (t + 1) * N // T):
             for f in range(F):
                 gf = g[n, f]
                 for c in range(C):
-                    for i in range(3):
-                        for j in range(3):
+                    for i in range(KH):
+                        for j in range(KW):
                             shifted = planes[n, c, i * Wp + j:i * Wp + j + run]
                             s = zero
                             for p in range(run):

@@ -28,10 +28,10 @@ faster, none of which changes the maths:
   more numbers than col2im would add, backward computes gx so, and gW from
   the same columns (see :meth:`Convolution._gradients_by_convolution`).
 
-* **No copies for narrow 3x3 layers.**  A 3x3 stride-1 convolution of
-  few channels runs a compiled direct convolution
-  (:func:`minidl.backend.kernels.conv3x3`), forward and backward: there
-  im2col's product is too skinny for BLAS to run fast.
+* **No copies for narrow layers.**  A stride-1 convolution of few
+  channels runs a compiled direct convolution
+  (:func:`minidl.backend.kernels.conv_direct`), forward and backward:
+  there im2col's product is too skinny for BLAS to run fast.
 
 * **Fewer multiplications for wider 3x3 layers.**  A 3x3 stride-1 convolution
   of many channels on maps of 8x8 or more (the bulk of VGG and ResNet)
@@ -63,11 +63,12 @@ COLUMN_BUFFER_BYTES = 16 << 20
 # the time of im2col from 16 channels and 8x8 outputs up, 1.04x at 8 channels, 1.10-1.15x at 4x4;
 # the NumPy transforms, many passes each, pay from 64 channels.
 WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_CHANNELS_COMPILED, WINOGRAD_MIN_SIZE = 64, 16, 8
-# The 3x3 stride-1 layers that run the compiled direct convolution: at most this many channels in
-# and out, on output maps of at least this size.  Measured, forward and backward at batch 128,
-# against im2col and Winograd alternating in one process: 0.63-0.78x the time of the faster of
-# them for 3 to 32 channels on 32x32 maps; on 16x16 maps 1.4x, and for 3 -> 64 channels 1.25x.
-DIRECT_MAX_CHANNELS, DIRECT_MIN_SIZE = 32, 32
+# The stride-1 layers (not 1x1) that run the compiled direct convolution: at most this many channels
+# in and out, on output maps of at least this size.  Measured, forward and backward, against the
+# im2col or Winograd path alternating in one process: 0.52x and 0.81x the time for LeNet's 5x5
+# layers at batch 64, 0.59-0.90x for 3x3 layers of 8 to 32 channels on 16x16 and 32x32 maps at
+# batch 128, except 1.05x for 32 channels on 16x16; 1.9x on 8x8 maps, and 1.25x for 3 -> 64 channels.
+DIRECT_MAX_CHANNELS, DIRECT_MIN_SIZE = 32, 10
 
 
 class Convolution(Function):
@@ -86,7 +87,7 @@ class Convolution(Function):
         self.x, self.W, self.has_bias = x, W, b is not None
         if self.plan.direct:
             y = backend.get_array_module(x).empty((x.shape[0], W.shape[0], *self.out_size), x.dtype)
-            kernels.conv3x3(x, W, b, self.padding, y)
+            kernels.conv_direct(x, W, b, self.padding, y)
             return y
         self.Wm = _filter_matrices(W, self.groups, self.plan.channels_last)
         if self.plan.winograd:
@@ -111,14 +112,16 @@ class Convolution(Function):
         return (gx, gW, gb) if self.has_bias else (gx, gW)
 
     def _direct_gradients(self, gy, need_x, need_W):
-        """gx and gW of the direct 3x3 convolution.  gx is a direct convolution too: of gy padded
-        by 2 - P, with the flipped filters (see :meth:`_gradients_by_convolution`)."""
+        """gx and gW of the direct convolution.  gx is a direct convolution too: of gy padded by
+        K - 1 - P, with the flipped filters (see :meth:`_gradients_by_convolution`)."""
         gx = gW = None
+        kernel = self.plan.kernel
         if need_x:
             gx = backend.get_array_module(gy).empty(self.x.shape, gy.dtype)
-            kernels.conv3x3(gy, _flipped(self.W, 1), None, tuple((2 - a, 2 - b) for a, b in self.padding), gx)
+            padding = tuple((k - 1 - a, k - 1 - b) for k, (a, b) in zip(kernel, self.padding))
+            kernels.conv_direct(gy, _flipped(self.W, 1), None, padding, gx)
         if need_W:
-            gW = kernels.conv3x3_weight_gradient(self.x, gy, self.padding)
+            gW = kernels.conv_direct_weight_gradient(self.x, gy, self.padding, kernel)
         return gx, gW
 
     def _gradients_by_chunk(self, gy, need_x, need_W, need_b):
@@ -205,12 +208,13 @@ class _Plan:
         self.channels_last = _channels_last(Cg, out_size[1])
         self.pointwise = self.kernel == (1, 1) and stride == (1, 1) and not any(sum(padding, ()))
         compiled = kernels.enabled_for(x, min_size=0)
-        three_by_three = self.kernel == (3, 3) and stride == (1, 1) and dilation == (1, 1) and groups == 1
-        # gx is a direct convolution too, of gy padded by 2 - P: P is at most 2
-        self.direct = (compiled and three_by_three and max(C, F) <= DIRECT_MAX_CHANNELS
-                       and min(out_size) >= DIRECT_MIN_SIZE and all(p <= 2 for p in sum(padding, ())))
+        plain = stride == (1, 1) and dilation == (1, 1) and groups == 1
+        # gx is a direct convolution too, of gy padded by K - 1 - P: P is at most K - 1
+        self.direct = (compiled and plain and self.kernel != (1, 1) and max(C, F) <= DIRECT_MAX_CHANNELS
+                       and min(out_size) >= DIRECT_MIN_SIZE
+                       and all(max(pads) < k for k, pads in zip(self.kernel, padding)))
         min_channels = WINOGRAD_MIN_CHANNELS_COMPILED if compiled else WINOGRAD_MIN_CHANNELS
-        self.winograd = (three_by_three and not self.direct and C >= min_channels
+        self.winograd = (plain and self.kernel == (3, 3) and not self.direct and C >= min_channels
                          and min(out_size) >= WINOGRAD_MIN_SIZE)
         # samples per chunk: their columns and outputs fit in COLUMN_BUFFER_BYTES
         per_sample = (C * KH * KW + F) * math.prod(out_size) * x.dtype.itemsize

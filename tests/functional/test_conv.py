@@ -350,7 +350,7 @@ def _direct_everywhere(monkeypatch):
         pytest.skip("Numba is not installed (pip install minidl[fast])")
     monkeypatch.setattr(conv_tuned, "DIRECT_MIN_SIZE", 1)
     calls = []
-    for name in ("conv3x3", "conv3x3_weight_gradient"):
+    for name in ("conv_direct", "conv_direct_weight_gradient"):
         counted = getattr(kernels, name)
         monkeypatch.setattr(kernels, name, lambda *a, f=counted, n=name: calls.append(n) or f(*a))
     return calls
@@ -369,11 +369,28 @@ def test_direct_equals_the_reference(monkeypatch, case, dtype):
         y = F.conv2d(x, w, b, 1, P, impl=impl)
         y.backward(np.cos(np.arange(y.numel())).astype(dtype).reshape(y.shape))
         results[impl] = [t.numpy() for t in (y, x.grad, w.grad, b.grad)]
-    assert calls == ["conv3x3", "conv3x3", "conv3x3_weight_gradient"]      # y, gx, gW
+    assert calls == ["conv_direct", "conv_direct", "conv_direct_weight_gradient"]      # y, gx, gW
     tolerance = 1e-10 if dtype == np.float64 else 1e-4
     for ref, tuned in zip(results["reference"], results["tuned"]):
         assert tuned.dtype == dtype
         np.testing.assert_allclose(tuned, ref, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("case", [(2, 1, 8, 9, 3, 5, 2), (2, 3, 7, 6, 4, 5, 0), (1, 2, 6, 7, 2, 2, 1),
+                                  (2, 2, 6, 5, 3, 4, ((3, 0), (1, 2)))], ids=str)
+def test_direct_other_kernel_sizes(monkeypatch, case):
+    """LeNet's 5x5 layers and other kernel sizes, with padding of up to K - 1 on any side."""
+    calls = _direct_everywhere(monkeypatch)
+    N, C, H, W, F_, k, P = case
+    arrays, results = _inputs((N, C, H, W, F_, k, 1, P, 1, 1)), {}
+    for impl in ("reference", "tuned"):
+        x, w, b = (minidl.tensor(a, requires_grad=True) for a in arrays)
+        y = F.conv2d(x, w, b, 1, P, impl=impl)
+        y.backward(np.cos(np.arange(y.numel())).reshape(y.shape))
+        results[impl] = [t.numpy() for t in (y, x.grad, w.grad, b.grad)]
+    assert calls == ["conv_direct", "conv_direct", "conv_direct_weight_gradient"]
+    for ref, tuned in zip(results["reference"], results["tuned"]):
+        np.testing.assert_allclose(tuned, ref, rtol=1e-10, atol=1e-10)
 
 
 def test_direct_gradcheck(monkeypatch):
@@ -381,7 +398,7 @@ def test_direct_gradcheck(monkeypatch):
     calls = _direct_everywhere(monkeypatch)
     x, w, b = (minidl.tensor(a, requires_grad=True) for a in _inputs((2, 3, 5, 6, 2, 3, 1, 1, 1, 1)))
     assert minidl.gradcheck(lambda x, w, b: F.conv2d(x, w, b, 1, 1), [x, w, b])
-    assert "conv3x3_weight_gradient" in calls
+    assert "conv_direct_weight_gradient" in calls
 
 
 def test_direct_gradients_alone_and_channels_last_input(monkeypatch):
@@ -396,11 +413,12 @@ def test_direct_gradients_alone_and_channels_last_input(monkeypatch):
             F.conv2d(minidl.tensor(xl), wt, minidl.tensor(b), padding=1, impl=impl).sum().backward()
             expected.setdefault(impl, wt.grad.numpy())
             np.testing.assert_allclose(wt.grad.numpy(), expected["reference"], rtol=1e-10)
-    assert "conv3x3_weight_gradient" in calls and calls.count("conv3x3") == 2    # no gx
+    assert "conv_direct_weight_gradient" in calls and calls.count("conv_direct") == 2    # no gx
 
 
 def test_direct_runs_where_it_pays():
-    """At most 32 channels in and out, outputs of 32x32 or more, padding of at most 2, compiled."""
+    """Stride 1, not 1x1, at most 32 channels in and out, outputs of 10x10 or more, padding of at
+    most K - 1, compiled."""
     if not kernels.available():
         pytest.skip("Numba is not installed (pip install minidl[fast])")
 
@@ -410,8 +428,9 @@ def test_direct_runs_where_it_pays():
         return conv_tuned._Plan(x, (F_, C // groups, k, k), (stride,) * 2, pads, (1, 1), groups, (out, out))
 
     assert plan().direct and plan(C=3).direct and plan(C=32, F_=32).direct and not plan().winograd
-    for kwargs in [{"C": 64}, {"F_": 64}, {"out": 16}, {"stride": 2}, {"groups": 2}, {"k": 5},
-                   {"padding": 3}]:
+    assert plan(out=10).direct and plan(k=5, padding=4).direct
+    for kwargs in [{"C": 64}, {"F_": 64}, {"out": 8}, {"stride": 2}, {"groups": 2}, {"k": 1, "padding": 0},
+                   {"padding": 3}, {"k": 5, "padding": 5}]:
         assert not plan(**kwargs).direct, kwargs
     with kernels.disabled():
         assert not plan().direct
