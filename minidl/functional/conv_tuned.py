@@ -64,10 +64,11 @@ COLUMN_BUFFER_BYTES = 16 << 20
 # the NumPy transforms, many passes each, pay from 64 channels.
 WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_CHANNELS_COMPILED, WINOGRAD_MIN_SIZE = 64, 16, 8
 # The stride-1 layers (not 1x1) that run the compiled direct convolution: at most this many channels
-# in and out, on output maps of at least this size.  Measured, forward and backward, against the
-# im2col or Winograd path alternating in one process: 0.52x and 0.81x the time for LeNet's 5x5
-# layers at batch 64, 0.59-0.90x for 3x3 layers of 8 to 32 channels on 16x16 and 32x32 maps at
-# batch 128, except 1.05x for 32 channels on 16x16; 1.9x on 8x8 maps, and 1.25x for 3 -> 64 channels.
+# in and out, on output maps of at least this size and more than half as wide as the channels.
+# Measured, forward and backward, against the im2col or Winograd path alternating in one process:
+# 0.52x and 0.81x the time for LeNet's 5x5 layers at batch 64, 0.59-0.90x for 3x3 layers of 8 to 32
+# channels on 16x16 and 32x32 maps at batch 128; but 1.05x for 32 channels on 16x16 (and a resnet20
+# step 7% slower with them), 1.9x on 8x8 maps, 1.25x for 3 -> 64 channels.
 DIRECT_MAX_CHANNELS, DIRECT_MIN_SIZE = 32, 10
 
 
@@ -211,7 +212,7 @@ class _Plan:
         plain = stride == (1, 1) and dilation == (1, 1) and groups == 1
         # gx is a direct convolution too, of gy padded by K - 1 - P: P is at most K - 1
         self.direct = (compiled and plain and self.kernel != (1, 1) and max(C, F) <= DIRECT_MAX_CHANNELS
-                       and min(out_size) >= DIRECT_MIN_SIZE
+                       and min(out_size) >= DIRECT_MIN_SIZE and 2 * min(out_size) > max(C, F)
                        and all(max(pads) < k for k, pads in zip(self.kernel, padding)))
         min_channels = WINOGRAD_MIN_CHANNELS_COMPILED if compiled else WINOGRAD_MIN_CHANNELS
         self.winograd = (plain and self.kernel == (3, 3) and not self.direct and C >= min_channels
