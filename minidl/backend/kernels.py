@@ -9,9 +9,10 @@ ReLU is one pass in NumPy too, but its backward is two, and both run on one
 core: in kernels, a vgg_cifar training step took 9 to 14% less time.
 Winograd's transforms (:mod:`minidl.functional.winograd`) are a handful of
 additions per number, each a NumPy pass; a kernel does each transform in
-one, and pads or crops at the edges as it goes.  (Batch normalization
-kernels were tried too: no faster in a training step, so they were not
-kept.)
+one, and pads or crops at the edges as it goes.  The direct convolution
+of narrow layers slides each filter over the padded planes, with no
+im2col copy and no skinny matrix product.  (Batch normalization kernels
+were tried too: no faster in a training step, so they were not kept.)
 
 The kernels are optional.  Without Numba (``pip install minidl[fast]``
 brings it), with the environment variable ``MINIDL_KERNELS=0``, or inside
