@@ -112,7 +112,7 @@ class Convolution(Function):
         self.x_size, self.has_bias = x.shape[2:], b is not None
         # A (N, G, C/G*KH*KW, OH*OW): a column per output position, split into the groups' channels
         cols = im2col(x, w.kernel, w.stride, w.padding, w.dilation)
-        self.A = cols.reshape(N, G, -1, math.prod(self.out_size))
+        self.A = cols.reshape(N, G, cols.shape[1] // G, math.prod(self.out_size))
         self.Wm = W.reshape(G, F // G, -1)                 # (G, F/G, C/G*KH*KW): a row per filter
         y = self.Wm @ self.A                               # (N, G, F/G, OH*OW): one product per group
         if b is not None:
@@ -121,11 +121,11 @@ class Convolution(Function):
 
     def backward(self, gy):
         w, G, (N, F) = self.window, self.groups, gy.shape[:2]
-        gY = gy.reshape(N, G, F // G, -1)                  # (N, G, F/G, OH*OW)
+        gY = gy.reshape(N, G, F // G, self.A.shape[-1])    # (N, G, F/G, OH*OW)
         gW = (gY @ self.A.swapaxes(-1, -2)).sum(axis=0)    # (G, F/G, C/G*KH*KW), summed over the batch
         gA = self.Wm.swapaxes(-1, -2) @ gY                 # (N, G, C/G*KH*KW, OH*OW)
-        gx = col2im(gA.reshape(N, -1, gA.shape[-1]), self.x_size, w.kernel, w.stride, w.padding,
-                    w.dilation)
+        gx = col2im(gA.reshape(N, G * gA.shape[2], gA.shape[-1]), self.x_size, w.kernel, w.stride,
+                    w.padding, w.dilation)
         gW = gW.reshape(F, -1, *w.kernel)
         return (gx, gW, gy.sum(axis=(0, 2, 3))) if self.has_bias else (gx, gW)
 

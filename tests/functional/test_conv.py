@@ -528,3 +528,17 @@ def test_winograd_float32_is_within_rounding_of_float64():
         errors = [np.abs(results[impl, np.float32][i] - exact).max() / np.abs(exact).max()
                   for impl in ("reference", "tuned")]
         assert errors[1] < max(4 * errors[0], 1e-6), (name, errors)
+
+
+@pytest.mark.parametrize("impl", ["reference", "tuned"])
+@pytest.mark.parametrize("kernel, groups", [(3, 1), (5, 1), (3, 2), (1, 1)])
+def test_empty_batch(impl, kernel, groups):
+    """A batch of no samples gives no outputs and zero weight gradients, in every engine and path."""
+    x = minidl.tensor(np.zeros((0, 4, 12, 12)), requires_grad=True)
+    w = minidl.tensor(rng.standard_normal((6, 4 // groups, kernel, kernel)), requires_grad=True)
+    b = minidl.tensor(rng.standard_normal(6), requires_grad=True)
+    y = F.conv2d(x, w, b, padding=kernel // 2, groups=groups, impl=impl)
+    assert y.shape == (0, 6, 12, 12)
+    y.sum().backward()
+    assert x.grad.shape == x.shape
+    assert not w.grad.numpy().any() and not b.grad.numpy().any()
