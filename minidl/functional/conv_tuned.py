@@ -68,7 +68,8 @@ WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_CHANNELS_COMPILED, WINOGRAD_MIN_SIZE = 64, 1
 # Measured, forward and backward, against the im2col or Winograd path alternating in one process:
 # 0.52x and 0.81x the time for LeNet's 5x5 layers at batch 64, 0.59-0.90x for 3x3 layers of 8 to 32
 # channels on 16x16 and 32x32 maps at batch 128; but 1.05x for 32 channels on 16x16 (and a resnet20
-# step 7% slower with them), 1.9x on 8x8 maps, 1.25x for 3 -> 64 channels.
+# step 7% slower with them), 1.9x on 8x8 maps, 1.25x for 3 -> 64 channels.  For 16 channels on 32x32
+# maps, im2col's time is 0.89-1.05x the direct one's at batch 16 to 96, 1.6-1.9x at 128 and 256.
 DIRECT_MAX_CHANNELS, DIRECT_MIN_SIZE = 32, 10
 
 
