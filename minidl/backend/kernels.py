@@ -28,23 +28,18 @@ sends it nowhere.
 """
 import contextlib
 import functools
+import importlib.util
 import os
 import threading
 
 import numpy as np
 
-try:
-    import numba
-    from numba import prange
-except ImportError:     # the NumPy paths run instead
-    numba, prange = None, range
-
-if numba is not None and "NUMBA_THREADING_LAYER" not in os.environ:
-    # Numba's own pool, whose threads sleep between kernels.  The OpenMP pool it prefers keeps its
-    # threads spinning after each kernel, on the cores BLAS's threads need next (measured on 2
-    # cores, with kernels between matrix products: training steps up to 1.7x slower).
-    numba.config.THREADING_LAYER = "workqueue"
-# that pool runs one parallel kernel at a time: threads take turns
+# Numba is imported at the first kernel call, not with minidl: its import takes longer than all of
+# minidl's and NumPy's together.  Until then these are placeholders (see _numba).
+numba, prange = None, range
+_installed = importlib.util.find_spec("numba") is not None
+_inlined = []           # the helpers compiled into the kernels that call them, by _numba
+# the threading layer below runs one parallel kernel at a time: threads take turns
 _one_at_a_time = threading.Lock()
 
 __all__ = ["MIN_SIZE", "available", "enabled_for", "disabled", "set_num_threads", "relu", "relu_backward",
@@ -52,7 +47,7 @@ __all__ = ["MIN_SIZE", "available", "enabled_for", "disabled", "set_num_threads"
            "winograd_output_gradient", "winograd_input_gradient", "conv_direct",
            "conv_direct_weight_gradient"]
 
-_enabled = numba is not None and os.environ.get("MINIDL_KERNELS", "1") != "0"
+_enabled = _installed and os.environ.get("MINIDL_KERNELS", "1") != "0"
 # Below this many numbers, waking the threads costs more than they save (measured, forward and
 # backward: ReLU is slower in a kernel at 262,144 numbers and faster at a million; 2x2 max pooling
 # is slower at 100,000 and already faster at 300,000).
@@ -85,22 +80,44 @@ def disabled():
 
 def set_num_threads(n):
     """Let the kernels run on at most ``n`` threads (by default they take every core)."""
-    if numba is not None:
-        numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    if _installed:
+        with _one_at_a_time:
+            nb = _numba()
+        nb.set_num_threads(max(1, min(n, nb.config.NUMBA_NUM_THREADS)))
+
+
+def _numba():
+    """Numba, imported and set up on the first call (under ``_one_at_a_time``)."""
+    global numba, prange
+    if numba is None:
+        import numba as nb
+        if "NUMBA_THREADING_LAYER" not in os.environ:
+            # Numba's own pool, whose threads sleep between kernels.  The OpenMP pool it prefers keeps
+            # its threads spinning after each kernel, on the cores BLAS's threads need next (measured
+            # on 2 cores, with kernels between matrix products: training steps up to 1.7x slower).
+            nb.config.THREADING_LAYER = "workqueue"
+        for function in _inlined:
+            globals()[function.__name__] = nb.njit(inline="always")(function)
+        numba, prange = nb, nb.prange
+    return numba
 
 
 def _jit(function=None, *, fastmath=False):
-    """``function`` compiled for every core, and cached on disk, so that a new process does not
-    compile it again; called by one thread at a time.  ``fastmath`` as in ``numba.njit``."""
+    """``function`` compiled for every core at its first call, and cached on disk, so that a new
+    process does not compile it again; called by one thread at a time.  ``fastmath`` as in
+    ``numba.njit``."""
     if function is None:
         return functools.partial(_jit, fastmath=fastmath)
-    if numba is None:
+    if not _installed:
         return function
-    compiled = numba.njit(parallel=True, cache=True, fastmath=fastmath)(function)
+    compiled = None
 
     @functools.wraps(function)
     def call(*args):
+        nonlocal compiled
         with _one_at_a_time:
+            if compiled is None:
+                compiled = _numba().njit(parallel=True, cache=True, fastmath=fastmath)(function)
             return compiled(*args)
     return call
 
@@ -181,8 +198,9 @@ def max_pool2d_backward(gy, winner, in_size, kernel, stride, dilation, channels_
 
 
 def _inline(function):
-    """``function`` compiled into the kernels that call it."""
-    return numba.njit(inline="always")(function) if numba is not None else function
+    """``function`` compiled into the kernels that call it (once Numba is imported: :func:`_numba`)."""
+    _inlined.append(function)
+    return function
 
 
 @_inline
@@ -419,7 +437,9 @@ def conv_direct_weight_gradient(x, gy, padding, kernel):
     """gW (F, C, KH, KW) of :func:`conv_direct` for its output gradient gy (N, F, OH, OW)."""
     planes, Wp, run = _padded_planes(x, padding, kernel, gy.shape[2:])
     g = _planes(gy, 0, 0, Wp, run)                   # zero in the columns thrown away
-    parts = np.zeros((numba.get_num_threads(), gy.shape[1], x.shape[1], *kernel), x.dtype)
+    with _one_at_a_time:
+        threads = _numba().get_num_threads()
+    parts = np.zeros((threads, gy.shape[1], x.shape[1], *kernel), x.dtype)
     _direct_weight_gradient(planes, Wp, g, x.dtype.type(0), parts)
     return parts.sum(axis=0)
 

@@ -109,12 +109,13 @@ def test_strict_arrays_refuse_numpy():
 
 def test_import_is_fast_and_does_not_import_cupy():
     code = ("import sys, time; t = time.perf_counter(); import minidl; "
-            "print(time.perf_counter() - t, 'cupy' in sys.modules)")
+            "print(time.perf_counter() - t, 'cupy' in sys.modules, 'numba' in sys.modules)")
     best = min(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                     check=True, cwd=ROOT).stdout.split()[0]) for _ in range(3))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=ROOT).stdout.split()
     assert out[1] == "False", "import minidl imported cupy"
+    assert out[2] == "False", "import minidl imported numba (the kernels import it at their first call)"
     assert best < 0.5, f"import minidl took {best:.3f} s"
 
 
