@@ -30,16 +30,10 @@ __all__ = ["PATHS", "possible_paths", "forced", "compare"]
 PATHS = ("im2col", "winograd", "direct")
 
 
-def possible_paths(kernel, padding, stride=1, compiled=True):
-    """The paths that can compute a layer (no groups, no dilation) with a square ``kernel``: im2col
-    always, Winograd for 3x3 stride 1, the direct convolution for stride 1 (not 1x1) with padding
-    below the kernel size when the compiled kernels are on."""
-    paths = ["im2col"]
-    if stride == 1 and kernel == 3:
-        paths.append("winograd")
-    if compiled and stride == 1 and kernel != 1 and padding < kernel:
-        paths.append("direct")
-    return paths
+def possible_paths(plan):
+    """The paths that can compute the layer of a ``conv_tuned._Plan``: im2col always, and Winograd
+    and the direct convolution where its geometry (and, for the direct one, the kernels) allow."""
+    return ["im2col"] + [path for path in ("winograd", "direct") if getattr(plan, f"{path}_possible")]
 
 
 @contextlib.contextmanager
@@ -67,7 +61,6 @@ def compare(shape, kernel, padding, stride=1, reps=7, warmup=2, seed=0):
     """
     import minidl
     import minidl.functional as F
-    from minidl.backend import kernels
     from minidl.functional import conv_tuned
     from benchmarks.timing import time_round_robin
 
@@ -87,7 +80,7 @@ def compare(shape, kernel, padding, stride=1, reps=7, warmup=2, seed=0):
 
     plan = conv_tuned._Plan(x, w.shape, (stride,) * 2, ((padding,) * 2,) * 2, (1, 1), 1, (OH, OW))
     chosen = "direct" if plan.direct else "winograd" if plan.winograd else "im2col"
-    paths = possible_paths(kernel, padding, stride, kernels.available())
+    paths = possible_paths(plan)
     times = time_round_robin({path: step(path) for path in paths}, warmup, reps)
     return {"chosen": chosen, "times": times}
 

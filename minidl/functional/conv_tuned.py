@@ -211,12 +211,16 @@ class _Plan:
         self.pointwise = self.kernel == (1, 1) and stride == (1, 1) and not any(sum(padding, ()))
         compiled = kernels.enabled_for(x, min_size=0)
         plain = stride == (1, 1) and dilation == (1, 1) and groups == 1
-        # gx is a direct convolution too, of gy padded by K - 1 - P: P is at most K - 1
-        self.direct = (compiled and plain and self.kernel != (1, 1) and max(C, F) <= DIRECT_MAX_CHANNELS
-                       and min(out_size) >= DIRECT_MIN_SIZE and 2 * min(out_size) > max(C, F)
-                       and all(max(pads) < k for k, pads in zip(self.kernel, padding)))
+        # which paths can compute this layer (im2col always); gx of the direct convolution is a
+        # direct convolution too, of gy padded by K - 1 - P: P is at most K - 1
+        self.direct_possible = (compiled and plain and self.kernel != (1, 1)
+                                and all(max(pads) < k for k, pads in zip(self.kernel, padding)))
+        self.winograd_possible = plain and self.kernel == (3, 3)
+        # and which one runs: where it was measured to pay
+        self.direct = (self.direct_possible and max(C, F) <= DIRECT_MAX_CHANNELS
+                       and min(out_size) >= DIRECT_MIN_SIZE and 2 * min(out_size) > max(C, F))
         min_channels = WINOGRAD_MIN_CHANNELS_COMPILED if compiled else WINOGRAD_MIN_CHANNELS
-        self.winograd = (plain and self.kernel == (3, 3) and not self.direct and C >= min_channels
+        self.winograd = (self.winograd_possible and not self.direct and C >= min_channels
                          and min(out_size) >= WINOGRAD_MIN_SIZE)
         # samples per chunk: their columns and outputs fit in COLUMN_BUFFER_BYTES
         per_sample = (C * KH * KW + F) * math.prod(out_size) * x.dtype.itemsize

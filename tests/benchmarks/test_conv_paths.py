@@ -9,13 +9,22 @@ from minidl.backend import kernels
 from minidl.functional import conv_tuned, winograd
 
 
+def _plan(kernel, padding, stride=1):
+    x = np.zeros((2, 4, 12, 12), np.float32)
+    out = (12 + 2 * padding - kernel) // stride + 1
+    return conv_tuned._Plan(x, (4, 4, kernel, kernel), (stride,) * 2, ((padding,) * 2,) * 2, (1, 1), 1,
+                            (out, out))
+
+
 def test_possible_paths():
-    assert conv_paths.possible_paths(3, 1) == ["im2col", "winograd", "direct"]
-    assert conv_paths.possible_paths(3, 1, compiled=False) == ["im2col", "winograd"]
-    assert conv_paths.possible_paths(5, 2) == ["im2col", "direct"]
-    assert conv_paths.possible_paths(3, 1, stride=2) == ["im2col"]
-    assert conv_paths.possible_paths(1, 0) == ["im2col"]
-    assert conv_paths.possible_paths(3, 3) == ["im2col", "winograd"]
+    direct = ["direct"] if kernels.available() else []          # the direct convolution is compiled
+    assert conv_paths.possible_paths(_plan(3, 1)) == ["im2col", "winograd"] + direct
+    with kernels.disabled():
+        assert conv_paths.possible_paths(_plan(3, 1)) == ["im2col", "winograd"]
+    assert conv_paths.possible_paths(_plan(5, 2)) == ["im2col"] + direct
+    assert conv_paths.possible_paths(_plan(3, 1, stride=2)) == ["im2col"]
+    assert conv_paths.possible_paths(_plan(1, 0)) == ["im2col"]
+    assert conv_paths.possible_paths(_plan(3, 3)) == ["im2col", "winograd"]
 
 
 @pytest.mark.parametrize("path", conv_paths.PATHS)
@@ -38,7 +47,7 @@ def test_forced_path_runs_and_agrees(monkeypatch, path):
 
 def test_compare_times_every_possible_path():
     result = conv_paths.compare((2, 4, 10, 10, 4), kernel=3, padding=1, reps=1, warmup=0)
-    expected = conv_paths.possible_paths(3, 1, compiled=kernels.available())
+    expected = ["im2col", "winograd", "direct"] if kernels.available() else ["im2col", "winograd"]
     assert sorted(result["times"]) == sorted(expected)
     assert result["chosen"] in expected
     assert all(t["median_ms"] > 0 for t in result["times"].values())
