@@ -151,6 +151,9 @@ def main(argv=None):
     settings["notes"] = notes
     settings["load_average_at_end"] = os.getloadavg()
     settings["cpu_steal_share"] = environment.steal_share(cpu_at_start, environment.cpu_times())
+    settings["rounds_retaken_for_steal"] = timing.rounds_retaken(
+        record[metric] for record in records for metric in ("forward", "forward_backward", "step")
+        if isinstance(record.get(metric), dict))
     report.write_json(out / "results.json", env, settings, records)
     text = report.markdown(env, settings, records)
     if args.breakdown:

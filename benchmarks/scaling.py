@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # so that `python benchmarks/scaling.py` works
 
-from benchmarks import cases, environment, impls, report, run  # noqa: E402
+from benchmarks import cases, environment, impls, report, run, timing  # noqa: E402
 
 MODELS = ("vgg_cifar", "resnet18_cifar", "resnet20")
 BATCHES = (16, 32, 64, 128, 256)
@@ -176,6 +176,8 @@ def main(argv=None):
     records = sweep(args, impl_list)
     settings["load_average_at_end"] = os.getloadavg()
     settings["cpu_steal_share"] = environment.steal_share(cpu_at_start, environment.cpu_times())
+    settings["rounds_retaken_for_steal"] = timing.rounds_retaken(
+        record["step"] for record in records if isinstance(record.get("step"), dict))
     results = {"environment": env, "settings": settings, "records": records}
     (out / "scaling.json").write_text(json.dumps(results, indent=1, default=str))
     text = markdown(env, settings, records)
