@@ -50,7 +50,7 @@ from ..backend import kernels
 from . import winograd
 from ._windows import add_windows, is_channels_last, new_array, pad, windows
 
-__all__ = ["Convolution", "COLUMN_BUFFER_BYTES", "DIRECT_MAX_CHANNELS", "DIRECT_MIN_SIZE",
+__all__ = ["Convolution", "COLUMN_BUFFER_BYTES", "DIRECT_MAX_CHANNELS", "DIRECT_MIN_SIZE", "OUTPUT_CHANNELS_LAST_MIN",
            "WINOGRAD_MIN_CHANNELS", "WINOGRAD_MIN_CHANNELS_COMPILED", "WINOGRAD_MIN_SIZE"]
 
 # Small enough for a chunk's columns and outputs to stay in the (last-level) cache
@@ -71,6 +71,12 @@ WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_CHANNELS_COMPILED, WINOGRAD_MIN_SIZE = 64, 1
 # step 7% slower with them), 1.9x on 8x8 maps, 1.25x for 3 -> 64 channels.  For 16 channels on 32x32
 # maps, im2col's time is 0.89-1.05x the direct one's at batch 16 to 96, 1.6-1.9x at 128 and 256.
 DIRECT_MAX_CHANNELS, DIRECT_MIN_SIZE = 32, 10
+# The fewest filters whose im2col output is channels last even where its matrices are channels first
+# (the first layers of VGG and the CIFAR ResNet-18, 3 -> 64 channels, feed Winograd's layers).
+# Measured at batch 128 in one process, against channels-first outputs: that layer alone 1.27x the
+# time forward and backward, but followed by a 64-channel Winograd layer 0.96x, a vgg_cifar step
+# 0.92-0.97x and a resnet18_cifar step 0.84-0.90x (their Winograd layers had copied it twice a step).
+OUTPUT_CHANNELS_LAST_MIN = 64
 
 
 class Convolution(Function):
@@ -208,6 +214,10 @@ class _Plan:
         self.x_shape, self.kernel, self.out_size, self.groups = x.shape, (KH, KW), out_size, groups
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.channels_last = _channels_last(Cg, out_size[1])
+        # y is channels last too where the layers after it read that layout (Winograd's, im2col's of
+        # many channels): written so chunk by chunk, while Y is in the cache, it saves them a copy of
+        # it in each of their forward and backward passes
+        self.output_channels_last = self.channels_last or F >= OUTPUT_CHANNELS_LAST_MIN
         self.pointwise = self.kernel == (1, 1) and stride == (1, 1) and not any(sum(padding, ()))
         compiled = kernels.enabled_for(x, min_size=0)
         plain = stride == (1, 1) and dilation == (1, 1) and groups == 1
@@ -267,7 +277,7 @@ def _convolve_and_correlate(plan, x, Wm, z=None, b=None):
     N = x.shape[0]
     G, Fg, (OH, OW) = plan.groups, Wm.shape[2], plan.out_size
     padded = plan.padded(x)
-    y = new_array(xp, (N, G, Fg, OH, OW), x.dtype, plan.channels_last)
+    y = new_array(xp, (N, G, Fg, OH, OW), x.dtype, plan.output_channels_last)
     buffer = plan.buffer(xp)
     if z is not None:
         z = z.reshape(N, G, z.shape[1] // G, OH, OW)
