@@ -50,8 +50,9 @@ from ..backend import kernels
 from . import winograd
 from ._windows import add_windows, is_channels_last, new_array, pad, windows
 
-__all__ = ["Convolution", "COLUMN_BUFFER_BYTES", "DIRECT_MAX_CHANNELS", "DIRECT_MIN_SIZE", "OUTPUT_CHANNELS_LAST_MIN",
-           "WINOGRAD_MIN_CHANNELS", "WINOGRAD_MIN_CHANNELS_COMPILED", "WINOGRAD_MIN_SIZE"]
+__all__ = ["Convolution", "COLUMN_BUFFER_BYTES", "DIRECT_MAX_CHANNELS", "DIRECT_MIN_SIZE",
+           "OUTPUT_CHANNELS_LAST_MIN", "WINOGRAD_MIN_CHANNELS", "WINOGRAD_MIN_CHANNELS_COMPILED",
+           "WINOGRAD_MIN_SIZE"]
 
 # Small enough for a chunk's columns and outputs to stay in the (last-level) cache
 # between the copy and the product, large enough that the products are few and big:
