@@ -10,6 +10,7 @@ import minidl.functional as F
 from minidl.autograd import OpError
 from minidl.backend import kernels
 from minidl.functional import conv_tuned
+from minidl.functional._windows import is_channels_last
 from tests.conftest import make
 from tests.functional.torch_ref import assert_close, check_against_torch
 
@@ -542,3 +543,20 @@ def test_empty_batch(impl, kernel, groups):
     y.sum().backward()
     assert x.grad.shape == x.shape
     assert not w.grad.numpy().any() and not b.grad.numpy().any()
+
+
+@pytest.mark.parametrize("filters", [8, 64])
+def test_wide_outputs_of_channels_first_products_are_channels_last(filters):
+    """A 3-channel layer's im2col matrices are channels first; from OUTPUT_CHANNELS_LAST_MIN filters
+    its output is written channels last (the layout the Winograd layers after it read), with the
+    same numbers as the reference's, forward and backward."""
+    arrays, results = _inputs((2, 3, 9, 10, filters, 3, 1, 1, 1, 1)), {}
+    for impl in ("reference", "tuned"):
+        x, w, b = (minidl.tensor(a, requires_grad=True) for a in arrays)
+        y = F.conv2d(x, w, b, 1, 1, impl=impl)
+        y.backward(np.cos(np.arange(y.numel())).reshape(y.shape))
+        results[impl] = [t.numpy() for t in (y, x.grad, w.grad, b.grad)]
+        if impl == "tuned":
+            assert is_channels_last(y.data) == (filters >= conv_tuned.OUTPUT_CHANNELS_LAST_MIN)
+    for ref, tuned in zip(results["reference"], results["tuned"]):
+        np.testing.assert_allclose(tuned, ref, rtol=1e-10, atol=1e-10)
