@@ -37,6 +37,10 @@ def parse_args(argv):
     parser.add_argument("--batch", type=int, help="replace every configuration's batch size")
     parser.add_argument("--reps", type=int, default=7, help="timed repetitions (default 7)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed calls first (default 2)")
+    parser.add_argument("--settle", type=float, default=timing.SETTLE,
+                        help="seconds of pause, then one untimed call, before each timed call, so "
+                             f"that no thread pool spins into another's call (default {timing.SETTLE:g}; "
+                             "see timing.py)")
     parser.add_argument("--threads", type=int, default=2,
                         help="CPU threads for NumPy's BLAS and for torch (default 2)")
     parser.add_argument("--no-memory", dest="memory", action="store_false",
@@ -48,7 +52,7 @@ def parse_args(argv):
                              "one repetition, peak memory of the model only")
     args = parser.parse_args(argv)
     if args.quick:
-        args.reps, args.warmup, args.batch = 1, 0, QUICK_BATCH
+        args.reps, args.warmup, args.batch, args.settle = 1, 0, QUICK_BATCH, 0.0
     return args
 
 
@@ -112,7 +116,7 @@ def bench_config(kind, name, cfg, device, impl_list, args):
     metrics = {"step": "run"} if kind == "model" else {"forward": "forward", "forward_backward": "run"}
     for metric, method in metrics.items():
         contestants = {impl: (getattr(case, method), case.impl.sync) for impl, case in built.items()}
-        record[metric] = timing.time_round_robin(contestants, args.warmup, args.reps)
+        record[metric] = timing.time_round_robin(contestants, args.warmup, args.reps, args.settle)
     del built       # free this case's arrays before the next one
     if args.memory and (kind == "model" or not args.quick):
         batch = cfg["batch"] if kind == "model" else cfg["N"]
@@ -130,7 +134,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     env, cpu_at_start = environment.collect(), environment.cpu_times()
     settings = {k: getattr(args, k)
-                for k in ("device", "compare", "reps", "warmup", "threads", "batch", "quick")}
+                for k in ("device", "compare", "reps", "warmup", "settle", "threads", "batch", "quick")}
     records, notes = [], []
     for device, impl_list in devices.items():
         if not any(i.name == "minidl" for i in impl_list):

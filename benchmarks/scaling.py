@@ -46,6 +46,9 @@ def parse_args(argv):
                              f"(default {','.join(f'{w:g}' for w in WIDTHS)})")
     parser.add_argument("--reps", type=int, default=7, help="timed repetitions (default 7)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed calls first (default 2)")
+    parser.add_argument("--settle", type=float, default=timing.SETTLE,
+                        help=f"seconds of pause before each timed call (default {timing.SETTLE:g}; "
+                             "see run.py)")
     parser.add_argument("--threads", type=int, default=2,
                         help="CPU threads for NumPy's BLAS and for torch (default 2)")
     parser.add_argument("--out", default="results", help="output folder (default results/)")
@@ -56,6 +59,7 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.quick:
         args.models, args.batches, args.reps, args.warmup = [QUICK_MODEL], [QUICK_BATCH], 1, 0
+        args.settle = 0.0
     return args
 
 
@@ -171,7 +175,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     env, cpu_at_start = environment.collect(), environment.cpu_times()
     settings = {k: getattr(args, k)
-                for k in ("models", "batches", "widths", "reps", "warmup", "threads", "quick")}
+                for k in ("models", "batches", "widths", "reps", "warmup", "settle", "threads", "quick")}
     settings["notes"] = [] if len(impl_list) == 2 else ["torch unavailable: minidl timed alone"]
     records = sweep(args, impl_list)
     settings["load_average_at_end"] = os.getloadavg()

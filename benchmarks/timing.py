@@ -8,12 +8,20 @@ The implementations are timed round-robin (minidl, torch, minidl, torch ...)
 rather than one block after the other: on a shared machine a burst of load
 from elsewhere then slows both sides alike instead of biasing the ratio.
 
+But in one process each library's thread pool keeps spinning for a while
+after its last call (OpenBLAS's for about 0.1 s, OpenMP's ...), on the cores
+the other library's call runs on next: measured on 2 cores, a torch lenet5
+step took 17 ms beside minidl's calls against 4 to 7 ms alone.  So each timed
+call comes after a pause of ``settle`` seconds (every pool goes to sleep) and
+one untimed call of the same function (its own pools wake up and it runs as in
+a training loop): each library is timed as if alone, in the same time window.
+
 On a virtual machine the host may also take CPU time for other machines
 (steal), in bursts that the load average does not show, and slows whichever
 side happens to run then.  So a round (one timed call of each
-implementation) during which more than :data:`STOLEN_ROUND` of the CPU time
-was stolen is thrown away and timed again, up to :data:`MAX_RETAKES` times
-the number of rounds asked for; each summary says how many were retaken.
+implementation) during whose timed calls more than :data:`STOLEN_ROUND` of the
+CPU time was stolen is thrown away and timed again, up to :data:`MAX_RETAKES`
+times the number of rounds asked for; each summary says how many were retaken.
 """
 import time
 
@@ -21,7 +29,10 @@ import numpy as np
 
 from benchmarks import environment
 
-__all__ = ["time_round_robin", "summarize", "rounds_retaken", "STOLEN_ROUND", "MAX_RETAKES"]
+__all__ = ["time_round_robin", "summarize", "rounds_retaken", "SETTLE", "STOLEN_ROUND", "MAX_RETAKES"]
+
+# Seconds of pause before each timed call's untimed twin: longer than any thread pool spins.
+SETTLE = 0.25
 
 # The share of a round's CPU time the host may take before the round is timed again: a few ticks
 # (10 ms each) of a training step, any tick at all of a short layer.
@@ -50,13 +61,15 @@ def _time_once(fn, sync):
     return time.perf_counter() - start
 
 
-def time_round_robin(contestants, warmup, reps, cpu_times=environment.cpu_times):
+def time_round_robin(contestants, warmup, reps, settle=SETTLE, cpu_times=environment.cpu_times):
     """Time each ``name -> (fn, sync)`` of ``contestants`` ``reps`` times after ``warmup`` untimed calls.
 
     Returns ``name -> summarize(...)``.  A contestant that raises is dropped
-    and reported as ``{'error': message}``.  A round with more than
-    :data:`STOLEN_ROUND` of its CPU time stolen (by ``cpu_times``, see
-    :func:`environment.cpu_times`) is timed again, at most ``MAX_RETAKES * reps`` times.
+    and reported as ``{'error': message}``.  With ``settle`` > 0 each timed call
+    comes after that many seconds of pause and one untimed call.  A round with
+    more than :data:`STOLEN_ROUND` of its timed calls' CPU time stolen (by
+    ``cpu_times``, see :func:`environment.cpu_times`) is timed again, at most
+    ``MAX_RETAKES * reps`` times.
     """
     results, alive = {}, dict(contestants)
 
@@ -68,15 +81,29 @@ def time_round_robin(contestants, warmup, reps, cpu_times=environment.cpu_times)
             del alive[name]
             return None
 
+    def timed(name, fn, sync):
+        """The time of one call, and the CPU ticks (total, stolen) the machine spent meanwhile."""
+        if settle > 0:
+            time.sleep(settle)
+            if call(name, fn, sync) is None:
+                return None, (0, 0)
+        before = cpu_times()
+        seconds = call(name, fn, sync)
+        after = cpu_times()
+        if before is None or after is None:
+            return seconds, (0, 0)
+        return seconds, (after["total"] - before["total"], after["steal"] - before["steal"])
+
     for _ in range(warmup):
         for name, (fn, sync) in list(alive.items()):
             call(name, fn, sync)
     samples, retaken = {name: [] for name in alive}, 0
     while alive and len(samples[next(iter(alive))]) < reps:
-        before = cpu_times()
-        times = {name: call(name, fn, sync) for name, (fn, sync) in list(alive.items())}
-        share = environment.steal_share(before, cpu_times())
-        if share is not None and share > STOLEN_ROUND and retaken < MAX_RETAKES * reps:
+        times, ticks, stolen = {}, 0, 0
+        for name, (fn, sync) in list(alive.items()):
+            times[name], (total, steal) = timed(name, fn, sync)
+            ticks, stolen = ticks + total, stolen + steal
+        if ticks and stolen > STOLEN_ROUND * ticks and retaken < MAX_RETAKES * reps:
             retaken += 1
             continue
         for name in alive:
