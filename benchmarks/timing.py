@@ -9,8 +9,8 @@ rather than one block after the other: on a shared machine a burst of load
 from elsewhere then slows both sides alike instead of biasing the ratio.
 
 But in one process each library's thread pool keeps spinning for a while
-after its last call (OpenBLAS's for about 0.1 s, OpenMP's ...), on the cores
-the other library's call runs on next: measured on 2 cores, a torch lenet5
+after its last call (OpenBLAS's for 2^28 cycles by default, about 0.1 s), on
+the cores the other library's call runs on next: measured on 2 cores, a torch lenet5
 step took 17 ms beside minidl's calls against 4 to 7 ms alone.  So each timed
 call comes after a pause of ``settle`` seconds (every pool goes to sleep) and
 one untimed call of the same function (its own pools wake up and it runs as in
@@ -31,7 +31,7 @@ from benchmarks import environment
 
 __all__ = ["time_round_robin", "summarize", "rounds_retaken", "SETTLE", "STOLEN_ROUND", "MAX_RETAKES"]
 
-# Seconds of pause before each timed call's untimed twin: longer than any thread pool spins.
+# Seconds of pause before each timed call's untimed twin: longer than OpenBLAS's threads spin.
 SETTLE = 0.25
 
 # The share of a round's CPU time the host may take before the round is timed again: a few ticks
