@@ -71,6 +71,9 @@ WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_CHANNELS_COMPILED, WINOGRAD_MIN_SIZE = 64, 1
 # channels on 16x16 and 32x32 maps at batch 128; but 1.05x for 32 channels on 16x16 (and a resnet20
 # step 7% slower with them), 1.9x on 8x8 maps, 1.25x for 3 -> 64 channels.  For 16 channels on 32x32
 # maps, im2col's time is 0.89-1.05x the direct one's at batch 16 to 96, 1.6-1.9x at 128 and 256.
+# Those figures were taken with one filter per pass.  With two (kernels.py), by conv_paths.py at
+# batch 128 (one run each), 32 channels on 16x16 maps still take 1.33x Winograd's time, and 16
+# channels on 32x32 maps 0.74x im2col's and 0.59x Winograd's: the rule stands.
 DIRECT_MAX_CHANNELS, DIRECT_MIN_SIZE = 32, 10
 # The fewest filters whose im2col output is channels last even where its matrices are channels first
 # (the first layers of VGG and the CIFAR ResNet-18, 3 -> 64 channels, feed Winograd's layers).
